@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package that building, testing and the demo need.
+# Idempotent: when everything is present it prints nothing and takes well under a second.
+# Run as root (or with sudo available); it needs only Debian's archive.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config git
+  # clang with its sanitizer and libFuzzer runtimes, for the Asan build and the fuzz targets
+  clang libclang-rt-14-dev
+  # the libraries upflow links
+  libjansson-dev libssl-dev libmicrohttpd-dev libsqlite3-dev libpq-dev
+  libcurl4-openssl-dev libzstd-dev
+  # tests
+  libcmocka-dev sqlite3
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$status" = installed ] || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "setup-debian: need root to install: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+echo "setup-debian: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

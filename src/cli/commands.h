@@ -1,0 +1,10 @@
+/*
+ * commands.h - the subcommands of `upflow`, one file each (cmd_NAME.c).
+ */
+#ifndef UPFLOW_CLI_COMMANDS_H
+#define UPFLOW_CLI_COMMANDS_H
+
+int cmd_key(int argc, char **argv);
+int cmd_json(int argc, char **argv);
+
+#endif

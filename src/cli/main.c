@@ -1,0 +1,59 @@
+/*
+ * upflow - the command line for people and release pipelines. Each subcommand lives in its
+ * own cmd_NAME.c; this file parses the global options and dispatches.
+ */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "cli/commands.h"
+#include "lib/cmdline.h"
+
+static const char *const prog = "upflow";
+
+static const uf_subcommand commands[] = {
+    {"key", "generate and inspect signing keys", cmd_key},
+    {"json", "canonical JSON of a document (what TUF signs)", cmd_json},
+    {NULL, NULL, NULL},
+};
+
+static void print_help(void)
+{
+    printf("Usage: %s [OPTION]... COMMAND [ARG]...\n"
+           "Work with an upflow server, its releases and its keys.\n"
+           "\n"
+           "Commands:\n",
+           prog);
+    uf_subcommand_print_list(stdout, commands);
+    printf("\n"
+           "Options:\n"
+           "  -h, --help       display this help and exit\n"
+           "  -V, --version    output version information and exit\n"
+           "\n"
+           "Run '%s COMMAND --help' for the options of a command.\n"
+           "Exit status: 0 on success, 1 on a failure, 2 on a usage error.\n",
+           prog);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    /* "+": stop at the first non-option, which is the command; its options are its own. */
+    while ((c = getopt_long(argc, argv, "+hV", options, NULL)) != -1) {
+        switch (c) {
+        case 'h':
+            print_help();
+            return UF_EXIT_OK;
+        case 'V':
+            uf_cmdline_print_version(stdout, prog);
+            return UF_EXIT_OK;
+        default:
+            return uf_cmdline_try_help(prog);
+        }
+    }
+    return uf_subcommand_dispatch(commands, prog, argc - optind, argv + optind);
+}
