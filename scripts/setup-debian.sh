@@ -12,8 +12,12 @@ packages=(
   # the libraries upflow links
   libjansson-dev libssl-dev libmicrohttpd-dev libsqlite3-dev libpq-dev
   libcurl4-openssl-dev libzstd-dev
-  # tests
-  libcmocka-dev sqlite3
+  # INI configuration files (upflowd, upflow-agent)
+  libinih-dev
+  # time zones (TZif files) for working calendars
+  tzdata
+  # tests (integration tests drive the server with Python's standard library)
+  libcmocka-dev sqlite3 python3
 )
 
 missing=()

@@ -6,5 +6,10 @@
 
 int cmd_key(int argc, char **argv);
 int cmd_json(int argc, char **argv);
+int cmd_calendar(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
+int cmd_request(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 #endif

@@ -13,6 +13,11 @@ static const char *const prog = "upflow";
 static const uf_subcommand commands[] = {
     {"key", "generate and inspect signing keys", cmd_key},
     {"json", "canonical JSON of a document (what TUF signs)", cmd_json},
+    {"calendar", "SLA deadlines on working calendars", cmd_calendar},
+    {"login", "sign in to an upflow server", cmd_login},
+    {"logout", "sign out and forget the stored token", cmd_logout},
+    {"request", "create, list, move and approve change records", cmd_request},
+    {"audit", "verify the server's audit log", cmd_audit},
     {NULL, NULL, NULL},
 };
 

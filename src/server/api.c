@@ -1,0 +1,88 @@
+/*
+ * api.c - dispatch for upflowd's HTTP API: match the route, take a database connection,
+ * resolve the bearer token, enforce the route's access level, run the handler.
+ */
+#include "server/api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static size_t append(route *out, size_t at, size_t cap, const route *r, size_t n)
+{
+    for (size_t i = 0; i < n && at < cap; i++)
+        out[at++] = r[i];
+    return at;
+}
+
+size_t api_collect_routes(route *out, size_t cap)
+{
+    size_t n = 0;
+    n = append(out, n, cap, api_system_routes, api_system_routes_n);
+    n = append(out, n, cap, api_auth_routes, api_auth_routes_n);
+    n = append(out, n, cap, api_records_routes, api_records_routes_n);
+    n = append(out, n, cap, api_attachments_routes, api_attachments_routes_n);
+    return n;
+}
+
+static const char *bearer_token(const http_request *req)
+{
+    const char *h = http_header(req, "Authorization");
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return NULL;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    return *h ? h : NULL;
+}
+
+void api_fail(api_call *c, const uf_error *err) { http_set_error(c->resp, err); }
+
+bool api_param_id(api_call *c, size_t i, int64_t *out)
+{
+    const char *s = i < c->req->n_params ? c->req->params[i] : "";
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || v <= 0) {
+        http_set_errorf(c->resp, UF_E_NOT_FOUND, "no such resource: %s", c->req->path);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+void api_dispatch(void *app, http_request *req, http_response *resp)
+{
+    upflowd *srv = app;
+    const route *r = router_match(srv->routes, srv->n_routes, req, resp);
+    if (!r)
+        return;
+    db *d = db_pool_acquire(srv->pool);
+    auth_identity who;
+    api_call call = {.srv = srv, .db = d, .who = NULL, .req = req, .resp = resp};
+    const char *token = bearer_token(req);
+    uf_error err;
+    if (token || r->access != ROUTE_PUBLIC) {
+        if (!token) {
+            http_set_errorf(resp, UF_E_UNAUTHORIZED, "sign in first: send Authorization: Bearer <token>");
+            http_add_header(resp, "WWW-Authenticate", "Bearer");
+            goto done;
+        }
+        if (!auth_authenticate(d, token, &who, &err)) {
+            http_set_error(resp, &err);
+            if (err.code == UF_E_UNAUTHORIZED)
+                http_add_header(resp, "WWW-Authenticate", "Bearer error=\"invalid_token\"");
+            goto done;
+        }
+        call.who = &who;
+        snprintf(req->actor, sizeof req->actor, "%s", who.username);
+    }
+    if (r->access == ROUTE_ADMIN && !auth_is_admin(call.who)) {
+        http_set_errorf(resp, UF_E_FORBIDDEN, "%s %s needs the admin role", req->method, r->pattern);
+        goto done;
+    }
+    r->handler(&call);
+done:
+    db_pool_release(srv->pool, d);
+}

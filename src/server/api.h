@@ -1,0 +1,47 @@
+/*
+ * api.h - the REST API under /api/v1 (and /healthz, /metrics): the route table, and the
+ * context every handler receives. Handlers live one file per resource: api_system.c,
+ * api_auth.c (login, tokens, users), and more as resources arrive.
+ */
+#ifndef UPFLOW_SERVER_API_H
+#define UPFLOW_SERVER_API_H
+
+#include "server/auth.h"
+#include "server/router.h"
+#include "server/server.h"
+
+typedef struct api_call {
+    upflowd *srv;
+    db *db;                 /* a pooled connection, held for the call */
+    const auth_identity *who; /* NULL on public routes without a token */
+    http_request *req;
+    http_response *resp;
+} api_call;
+
+/* http_dispatch_fn for upflowd: route, authenticate, authorise the route's access level,
+ * run the handler. */
+void api_dispatch(void *app, http_request *req, http_response *resp);
+
+/* Copy every route into out (at most cap); returns how many there are. */
+size_t api_collect_routes(route *out, size_t cap);
+
+/* Per-resource route tables, concatenated by api.c. */
+extern const route api_system_routes[];
+extern const size_t api_system_routes_n;
+extern const route api_auth_routes[];
+extern const size_t api_auth_routes_n;
+extern const route api_records_routes[];
+extern const size_t api_records_routes_n;
+extern const route api_attachments_routes[];
+extern const size_t api_attachments_routes_n;
+
+/* http_options.is_upload for upflowd: which requests stream their body to disk. */
+bool api_is_upload(void *app, const char *method, const char *path);
+
+/* Helpers for handlers. */
+/* Parse path parameter i as a positive id; on failure the 404 is already set. */
+bool api_param_id(api_call *c, size_t i, int64_t *out);
+/* Run fn inside a write transaction; on failure the error response is set. */
+void api_fail(api_call *c, const uf_error *err);
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * config.c - defaults, INI file (through inih) and single settings (see config.h).
+ */
+#include "server/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef UPFLOW_SOURCE_DIR
+#define UPFLOW_SOURCE_DIR ""
+#endif
+
+static void copy(char *dst, const char *src) { snprintf(dst, CONFIG_STR_MAX, "%s", src); }
+
+void config_defaults(server_config *c)
+{
+    memset(c, 0, sizeof *c);
+    copy(c->listen, "127.0.0.1:8080");
+    copy(c->public_url, "");
+    copy(c->data_dir, "/var/lib/upflow");
+    if (UPFLOW_SOURCE_DIR[0]) {
+        snprintf(c->templates_dir, CONFIG_STR_MAX, "%s/templates", UPFLOW_SOURCE_DIR);
+        snprintf(c->calendars_dir, CONFIG_STR_MAX, "%s/calendars", UPFLOW_SOURCE_DIR);
+    } else {
+        copy(c->templates_dir, "/usr/share/upflow/templates");
+        copy(c->calendars_dir, "/usr/share/upflow/calendars");
+    }
+    c->threads = 4;
+    c->max_body = 1024 * 1024;
+    c->max_upload = 64u * 1024 * 1024;
+    c->log_level = UF_LOG_INFO;
+    c->session_ttl = 12 * 3600;
+    c->scrypt_log2_n = 17;
+}
+
+static bool parse_uint(const char *value, uint64_t min, uint64_t max, uint64_t *out,
+                       const char *name, uf_error *err)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(value, &end, 10);
+    if (errno || end == value || *end || value[0] == '-' || v < min || v > max)
+        return uf_error_set(err, UF_E_INVALID, "%s: '%s' is not a whole number in [%" PRIu64
+                            ", %" PRIu64 "]", name, value, min, max);
+    *out = v;
+    return true;
+}
+
+static bool set_string(char *dst, const char *value, const char *name, uf_error *err)
+{
+    if (strlen(value) >= CONFIG_STR_MAX)
+        return uf_error_set(err, UF_E_INVALID, "%s: longer than %d characters", name,
+                            CONFIG_STR_MAX - 1);
+    copy(dst, value);
+    return true;
+}
+
+bool config_set(server_config *c, const char *section, const char *key, const char *value,
+                uf_error *err)
+{
+    char name[128];
+    snprintf(name, sizeof name, "%s.%s", section, key);
+    uint64_t n = 0;
+    if (strcmp(name, "server.listen") == 0)
+        return set_string(c->listen, value, name, err);
+    if (strcmp(name, "server.public_url") == 0)
+        return set_string(c->public_url, value, name, err);
+    if (strcmp(name, "server.data_dir") == 0)
+        return set_string(c->data_dir, value, name, err);
+    if (strcmp(name, "workflow.templates_dir") == 0)
+        return set_string(c->templates_dir, value, name, err);
+    if (strcmp(name, "workflow.calendars_dir") == 0)
+        return set_string(c->calendars_dir, value, name, err);
+    if (strcmp(name, "server.threads") == 0) {
+        if (!parse_uint(value, 1, 256, &n, name, err))
+            return false;
+        c->threads = (unsigned)n;
+        return true;
+    }
+    if (strcmp(name, "server.max_body") == 0) {
+        if (!parse_uint(value, 1024, 1024u * 1024 * 1024, &n, name, err))
+            return false;
+        c->max_body = (size_t)n;
+        return true;
+    }
+    if (strcmp(name, "server.max_upload") == 0) {
+        if (!parse_uint(value, 1024, UINT64_C(1) << 40, &n, name, err))
+            return false;
+        c->max_upload = n;
+        return true;
+    }
+    if (strcmp(name, "server.log_level") == 0) {
+        if (!uf_log_level_from_name(value, &c->log_level))
+            return uf_error_set(err, UF_E_INVALID,
+                                "%s: '%s' is not one of error, warn, info, debug", name, value);
+        return true;
+    }
+    if (strcmp(name, "auth.session_ttl") == 0) {
+        if (!parse_uint(value, 60, 90 * 86400, &n, name, err))
+            return false;
+        c->session_ttl = (int64_t)n;
+        return true;
+    }
+    if (strcmp(name, "auth.scrypt_log2_n") == 0) {
+        if (!parse_uint(value, 10, 20, &n, name, err))
+            return false;
+        c->scrypt_log2_n = (unsigned)n;
+        return true;
+    }
+    return uf_error_set(err, UF_E_INVALID, "unknown setting %s", name);
+}
+
+typedef struct load_state {
+    server_config *config;
+    uf_error *err;
+    bool failed;
+} load_state;
+
+static int on_ini(void *user, const char *section, const char *name, const char *value)
+{
+    load_state *st = user;
+    if (st->failed)
+        return 0;
+    if (!config_set(st->config, section, name, value, st->err)) {
+        st->failed = true;
+        return 0;
+    }
+    return 1;
+}
+
+bool config_load_file(server_config *c, const char *path, uf_error *err)
+{
+    uf_error local;
+    uf_error_clear(&local);
+    load_state st = {c, &local, false};
+    int rc = ini_parse(path, on_ini, &st);
+    if (rc == -1)
+        return uf_error_errno(err, errno ? errno : ENOENT, "read config %s", path);
+    if (rc == -2)
+        return uf_error_set(err, UF_E_NOMEM, "read config %s: out of memory", path);
+    if (rc > 0) {
+        if (st.failed)
+            return uf_error_set(err, local.code, "%s:%d: %s", path, rc, local.msg);
+        return uf_error_set(err, UF_E_INVALID, "%s:%d: cannot parse this line", path, rc);
+    }
+    return true;
+}
