@@ -1,46 +1,121 @@
 #!/usr/bin/env bash
 # The end-to-end demo on the embedded defaults. Installs its Debian packages, builds a
-# Release tree, then runs the longest real path that exists today and says what it shows.
+# Release tree, then runs the longest real path that exists today and says what it shows:
 #
-# Today (foundation only): the three programs, offline signing keys for the four TUF roles,
-# and the canonical-JSON/keyid/signature machinery checked against the python-tuf vectors.
-# The change workflow, releases, rollouts and the fleet simulator join as their issues land.
+#   upflowd on SQLite in a temporary directory, one user per role of the software-modification
+#   process, and a change request walked with the `upflow` CLI from the customer's problem to
+#   "release pending" (the hand-off to the OTA half): director sign-off with separation of
+#   duties, intake recorded within the S1 working-calendar deadline, the committed date
+#   approved by the product lead, a test refused to the developer, the audit chain verified.
+#
+# Releases, rollouts and the 50-device fleet join as their issues land. The server keeps
+# running afterwards (its URL is printed) unless UPFLOW_DEMO_EXIT=1 or --exit is given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+exit_after=${UPFLOW_DEMO_EXIT:-0}
+[ "${1:-}" = "--exit" ] && exit_after=1
+
 scripts/setup-debian.sh
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j "$(nproc)" >/dev/null
-bin=build/release/src
+bin=$PWD/build/release/src
 work=$(mktemp -d /tmp/upflow-demo.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+data=$work/data
+password="demo-password-1"
+server_pid=
+cleanup() {
+  if [ "$exit_after" = 1 ] && [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+  [ "$exit_after" = 1 ] && rm -rf "$work"
+  return 0
+}
+trap cleanup EXIT
 
 say() { printf '\n== %s\n' "$*"; }
+as() { # as USER upflow ARGS...: run the CLI with USER's saved login
+  local user=$1; shift
+  XDG_CONFIG_HOME=$work/cfg-$user "$bin/upflow" "$@"
+}
 
-say "The three programs"
-"$bin/upflowd" --version
-"$bin/upflow-agent" --version
-"$bin/upflow" --version
-
-say "Offline keys for a TUF repository: root (ed25519), targets (ecdsa P-256), snapshot and timestamp (ed25519)"
-for role in root targets snapshot timestamp; do
-  type=ed25519; [ "$role" = targets ] && type=ecdsa
-  keyid=$("$bin/upflow" key generate --type "$type" --out "$work/$role.pem" |
-          sed -n 's/.*"keyid": "\([0-9a-f]*\)".*/\1/p')
-  printf '  %-9s %-7s keyid %s  (%s, mode %s)\n' "$role" "$type" "$keyid" \
-    "$work/$role.pem" "$(stat -c %a "$work/$role.pem")"
+say "Users, one per role (upflowd admin create-user)"
+for spec in "admin admin" "cs.wang cs" "dir.zhao cs_director" "pl.li product_lead@product:PLC-300" \
+            "tester.chen tester" "ana.sun analyst" "dev.zhou developer,tester" "rel.qian release_mgr"; do
+  set -- $spec
+  roles=()
+  IFS=, read -ra rs <<<"$2"
+  for r in "${rs[@]}"; do roles+=(--role "$r"); done
+  echo "$password" | "$bin/upflowd" -d "$data" admin create-user --username "$1" "${roles[@]}" \
+    --password-file - >/dev/null
+  printf '  %-12s %s\n' "$1" "$2"
 done
 
-say "What a TUF signature covers: the canonical form of root.signed from the reference vectors"
-vec=tests/data/tuf-vectors/metadata/1.root.json
-"$bin/upflow" json canonical --member signed "$vec" >"$work/root.signed"
-printf '  pretty-printed file: %s bytes; canonical signed part: %s bytes\n' \
-  "$(stat -c %s "$vec")" "$(stat -c %s "$work/root.signed")"
-got=$(sha256sum "$work/root.signed" | cut -d' ' -f1)
-want=7b43f0ee720306ecec335a622666863339bd9c0183b2c13f4b2aec0ebd2ad19e
-printf '  sha256 %s\n  python-tuf says %s -> %s\n' "$got" "$want" \
-  "$([ "$got" = "$want" ] && echo identical || echo DIFFERENT)"
-[ "$got" = "$want" ]
+say "upflowd on SQLite in $data"
+"$bin/upflowd" -d "$data" -l 127.0.0.1:0 --port-file "$work/port" 2>"$work/upflowd.log" &
+server_pid=$!
+for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+url="http://127.0.0.1:$(cat "$work/port")"
+echo "  listening on $url (log: $work/upflowd.log)"
+for u in cs.wang dir.zhao pl.li tester.chen ana.sun dev.zhou rel.qian admin; do
+  echo "$password" | as "$u" login --server "$url" --username "$u" --password-file - >/dev/null
+done
 
-say "Not yet in this build"
-echo "  upflowd serves nothing yet (workflow server: issue #3); upflow-agent installs nothing"
-echo "  yet (issue #5); releases (#4), rollouts and the 50-device demo (#6), hawkBit DDI (#7)."
+say "Customer service records the customer's problem (T01) and submits the written form (T03)"
+id=$(as cs.wang request create --template software-modification --type REQ --json \
+      --field customer=acme --field product=PLC-300 --field "contact=Wang, line 3" \
+      --field "description=Recipe upload times out on line 3" \
+      --field customer_raised_at=2026-11-24T16:20:00+08:00 | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+echo "  request #$id created"
+echo "signed request form" >"$work/form.pdf"
+as cs.wang request attach "$id" "$work/form.pdf" --kind request_form
+echo "  without the module and problem points the submit is refused, guard by guard:"
+as cs.wang request move "$id" T03 2>&1 | sed 's/^/    /' || true
+as cs.wang request move "$id" T03 --field module=recipe-sync --field version_found=2.3.1 \
+  --field "expected_result=upload within 10 s" --field urgency=high \
+  --field 'problem_points=[{"text":"timeout after 30 s"},{"text":"no error shown"}]' >/dev/null
+echo "  submitted: now DIRECTOR_REVIEW"
+
+say "The CS director signs off (T04); the creator could not have (separation of duties)"
+as dir.zhao request approve "$id" T04 | sed 's/^/  /'
+
+say "The product group records it (T06, T07): the S1 intake clock (0.5 working day) stops"
+as pl.li request move "$id" T06 --field recorder=tester.chen >/dev/null
+as tester.chen request move "$id" T07 --field form_no=F-2026-0001 --field classification=defect \
+  --field priority=p2 >/dev/null
+curl -s -H "Authorization: Bearer $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$work/cfg-pl.li/upflow/credentials.json")" \
+  "$url/api/v1/records/$id/sla" | python3 -c '
+import json, sys
+for c in json.load(sys.stdin)["items"]:
+    print("  %s %s: %s, deadline %s" % (c["sla"], c["name"], c["stage"], c["deadline"]))'
+
+say "Analysis (T08) and a committed date the product lead approves (T11)"
+as pl.li request move "$id" T08 --field analyst=ana.sun >/dev/null
+as ana.sun request edit "$id" --field "analysis_conclusion=timeout too short" \
+  --field "change_scope=recipe-sync client" --field developer=dev.zhou \
+  --field committed_date=2026-12-18 --field estimate_hours=16 >/dev/null
+echo "  the analyst's proposal waits for the product lead:"
+as ana.sun request move "$id" T11 2>&1 | sed 's/^/    /' || true
+as pl.li request approve "$id" T11 | sed 's/^/  /'
+
+say "Development (T13); the developer, though also a tester, may not pass the test (T15)"
+as dev.zhou request move "$id" T13 --field build_id=2.3.2-rc1 --field "change_notes=timeout 120 s" \
+  --field linked_commits=abc123 >/dev/null
+as dev.zhou request move "$id" T15 2>&1 | sed 's/^/  /' || true
+
+say "The tester verifies every problem point and passes it (T15): release pending"
+echo "all green" >"$work/report.txt"
+as tester.chen request attach "$id" "$work/report.txt" --kind test_report >/dev/null
+as tester.chen request move "$id" T15 \
+  --field 'problem_points=[{"text":"timeout after 30 s","done":true},{"text":"no error shown","done":true}]' >/dev/null
+as pl.li request show "$id" | sed 's/^/  /'
+
+say "The audit log: every step hash-chained"
+as admin audit verify | sed 's/^/  /'
+
+say "Not yet in this demo"
+echo "  signed releases (#4), the device agent (#5), the phased rollout over 50 simulated"
+echo "  devices that delivers this request and sends failures back to rework (#6), hawkBit DDI (#7)."
+if [ "$exit_after" = 1 ]; then
+  echo; echo "Stopping the server (--exit)."
+else
+  echo; echo "upflowd keeps running at $url (pid $server_pid; data in $data)."
+  echo "Sign in as any user above with password '$password'. Stop it with: kill $server_pid"
+fi

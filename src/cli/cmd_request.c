@@ -483,7 +483,15 @@ static void print_moved(const run *r)
     putchar('\n');
 }
 
-static int move_main(int argc, char **argv)
+static void print_edited(const run *r)
+{
+    printf("record %" PRId64 " changed, revision %" PRId64 "\n", r->id,
+           (int64_t)json_integer_value(json_object_get(r->resp.body, "revision")));
+}
+
+/* `move ID TRANSITION` fires a transition with fields; `edit ID` (edit true) only changes
+ * fields (PATCH), e.g. to set what an approval will be bound to before asking for it. */
+static int change_main(int argc, char **argv, bool edit)
 {
     static const struct option options[] = {
         {"field", required_argument, NULL, 'f'},
@@ -515,7 +523,17 @@ static int move_main(int argc, char **argv)
             revision_text = optarg;
             break;
         case 'h':
-            printf("Usage: %s ID TRANSITION [OPTION]...\n"
+            if (edit)
+                printf("Usage: %s ID --field NAME=VALUE... [OPTION]...\n"
+                       "Change fields of a record outside a transition.\n"
+                       "\n"
+                       "  -f, --field NAME=VALUE    a field to set (VALUE as for 'request create')\n"
+                       "      --json-fields FILE    fields from a JSON object in FILE\n"
+                       "      --revision N          refuse if the record changed since revision N\n"
+                       "                            (default: its current revision)\n" COMMON_HELP,
+                       argv[0]);
+            else
+                printf("Usage: %s ID TRANSITION [OPTION]...\n"
                    "Fire a transition on a record. If it is refused, every unmet guard is\n"
                    "listed, one per line.\n"
                    "\n"
@@ -535,8 +553,12 @@ static int move_main(int argc, char **argv)
             goto out;
         }
     }
-    if (!run_positional(&r, argc, argv, "a TRANSITION"))
+    if (!run_positional(&r, argc, argv, edit ? NULL : "a TRANSITION"))
         goto usage;
+    if (edit && comment) {
+        uf_error_set(&r.err, UF_E_USAGE, "--comment goes with 'request move' or 'request comment'");
+        goto usage;
+    }
     if (revision_text && !parse_id(revision_text, &revision)) {
         uf_error_set(&r.err, UF_E_USAGE, "--revision: expected a positive number");
         goto usage;
@@ -548,19 +570,22 @@ static int move_main(int argc, char **argv)
     if (ok && !revision_text)
         ok = run_call(&r, "GET", path, NULL) &&
              uf_json_get_int(r.resp.body, "", "revision", &revision, &r.err);
-    json_t *body = ok ? json_pack("{s:s, s:I}", "transition", r.arg, "revision",
-                                  (json_int_t)revision)
-                      : NULL;
+    if (ok && edit && json_object_size(fields) == 0)
+        ok = uf_error_set(&r.err, UF_E_USAGE, "nothing to change: give --field or --json-fields");
+    json_t *body = !ok ? NULL
+                   : edit ? json_pack("{s:I, s:O}", "revision", (json_int_t)revision, "fields", fields)
+                          : json_pack("{s:s, s:I}", "transition", r.arg, "revision", (json_int_t)revision);
     if (ok && !body)
         ok = uf_error_set(&r.err, UF_E_USAGE, "TRANSITION must be UTF-8");
-    if (ok && json_object_size(fields))
+    if (ok && !edit && json_object_size(fields))
         json_object_set(body, "fields", fields);
     if (ok && comment)
         json_object_set_new(body, "comment", json_string(comment));
-    record_path(&r, "/transitions", path, sizeof path);
-    ok = ok && run_call(&r, "POST", path, body);
+    if (!edit)
+        record_path(&r, "/transitions", path, sizeof path);
+    ok = ok && run_call(&r, edit ? "PATCH" : "POST", path, body);
     json_decref(body);
-    rc = run_end(&r, ok, print_moved);
+    rc = run_end(&r, ok, edit ? print_edited : print_moved);
     goto out;
 usage:
     rc = uf_cmdline_fail(argv[0], &r.err);
@@ -568,6 +593,9 @@ out:
     json_decref(fields);
     return rc;
 }
+
+static int move_main(int argc, char **argv) { return change_main(argc, argv, false); }
+static int edit_main(int argc, char **argv) { return change_main(argc, argv, true); }
 
 /* ---- approve and reject -------------------------------------------------------------- */
 
@@ -786,6 +814,7 @@ int cmd_request(int argc, char **argv)
         {"list", "list records, with filters", list_main},
         {"show", "show a record and the transitions you may try", show_main},
         {"move", "fire a transition", move_main},
+        {"edit", "change fields outside a transition", edit_main},
         {"approve", "approve a transition", approve_main},
         {"reject", "reject a transition, saying why", reject_main},
         {"comment", "add a comment", comment_main},

@@ -21,6 +21,7 @@ size_t api_collect_routes(route *out, size_t cap)
     size_t n = 0;
     n = append(out, n, cap, api_system_routes, api_system_routes_n);
     n = append(out, n, cap, api_auth_routes, api_auth_routes_n);
+    n = append(out, n, cap, api_templates_routes, api_templates_routes_n);
     n = append(out, n, cap, api_records_routes, api_records_routes_n);
     n = append(out, n, cap, api_attachments_routes, api_attachments_routes_n);
     return n;

@@ -32,6 +32,8 @@ extern const route api_auth_routes[];
 extern const size_t api_auth_routes_n;
 extern const route api_records_routes[];
 extern const size_t api_records_routes_n;
+extern const route api_templates_routes[];
+extern const size_t api_templates_routes_n;
 extern const route api_attachments_routes[];
 extern const size_t api_attachments_routes_n;
 

@@ -45,6 +45,8 @@ static inline db_value db_blob(const void *p, size_t len)
 typedef struct db db;
 typedef struct db_stmt db_stmt;
 
+/* Process-wide SQLite settings; call once from main() before opening anything. */
+void db_sqlite_configure(void);
 /* Open (creating if needed) an SQLite database file in WAL mode with foreign keys on. */
 db *db_open_sqlite(const char *path, uf_error *err);
 void db_close(db *d);

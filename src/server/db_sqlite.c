@@ -194,6 +194,14 @@ static const db_ops sqlite_ops = {
     .finalize = sq_finalize,
 };
 
+void db_sqlite_configure(void)
+{
+    /* SQLite's memory statistics take a global mutex on every allocation; upflowd does not
+     * read them, and with several connections the mutex showed up in list latency
+     * (docs/benchmarks.md). Must run before the first connection opens. */
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 db *db_open_sqlite(const char *path, uf_error *err)
 {
     sqlite_db *d = calloc(1, sizeof *d);

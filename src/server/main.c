@@ -15,6 +15,7 @@
 
 #include "lib/cmdline.h"
 #include "server/admin.h"
+#include "server/db.h"
 #include "server/server.h"
 #include "version.h"
 
@@ -105,6 +106,7 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
+    db_sqlite_configure();
     upflowd srv;
     memset(&srv, 0, sizeof srv);
     config_defaults(&srv.cfg);

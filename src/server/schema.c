@@ -75,9 +75,10 @@ static const migration migrations[] = {
      "  created_at INTEGER NOT NULL,"
      "  updated_at INTEGER NOT NULL,"
      "  FOREIGN KEY (template_id, template_version) REFERENCES templates(id, version));"
-     "CREATE INDEX records_state ON records(template_id, record_type, state);"
-     "CREATE INDEX records_assignee ON records(assignee);"
-     "CREATE INDEX records_customer ON records(customer);"
+     "CREATE INDEX records_state ON records(state, id);"
+     "CREATE INDEX records_template ON records(template_id, record_type, id);"
+     "CREATE INDEX records_assignee ON records(assignee, id);"
+     "CREATE INDEX records_customer ON records(customer, id);"
      "CREATE TABLE record_unique ("          /* values of fields marked unique */
      "  template_id TEXT NOT NULL, record_type TEXT NOT NULL, field TEXT NOT NULL,"
      "  value TEXT NOT NULL, record_id INTEGER NOT NULL REFERENCES records(id),"

@@ -334,6 +334,19 @@ class Records(CliTestCase):
         r = self.cli("request", "move", str(rid), "T02", "--revision", "1", expect=1)
         self.assertIn("(conflict)", r.stderr)
 
+    def test_edit_changes_fields_outside_a_transition(self):
+        rid = self.create()["id"]
+        r = self.cli("request", "edit", str(rid), "--field", "build_id=b-9", "--field", "priority=5")
+        self.assertEqual(r.stdout, f"record {rid} changed, revision 2\n")
+        rec = self.record(rid)
+        self.assertEqual((rec["fields"]["build_id"], rec["fields"]["priority"], rec["state"]), ("b-9", 5, "NEW"))
+        r = self.cli("request", "edit", str(rid), "--field", "priority=6", "--revision", "1", expect=1)
+        self.assertIn("(conflict)", r.stderr)
+        r = self.cli("request", "edit", str(rid), "--field", "nope=1", expect=1)
+        self.assertIn("(bad_field)", r.stderr)
+        self.cli("request", "edit", str(rid), expect=2)
+        self.assertEqual(self.record(rid)["revision"], 2)
+
     def test_attach_sends_the_hash_and_streams_the_file(self):
         rid = self.create()["id"]
         small = os.path.join(self.homes, "report.txt")

@@ -146,6 +146,33 @@ class Basics(ServerTestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("BROKEN at record 3", r.stdout)
 
+    def test_templates_and_calendars(self):
+        token = self.srv.login("alice")
+        status, listing = self.api("GET", "/api/v1/templates", token=token, expect=200)
+        ids = {t["id"] for t in listing["items"]}
+        self.assertLessEqual({"software-modification", "production-change", "document-revision",
+                              "software-deployment", "feedback", "urban-renewal"}, ids)
+        status, doc = self.api("GET", "/api/v1/templates/software-modification", token=token, expect=200)
+        self.assertEqual(set(doc["record_types"]), {"REQ", "FB", "DSP"})
+        # a dry run: a good document is valid and already published; a typo names its path
+        status, ok = self.api("POST", "/api/v1/templates/validate", doc, token, expect=200)
+        self.assertEqual((ok["valid"], ok["published"]), (True, True))
+        doc["record_types"]["REQ"]["transitions"][0]["to"] = "RECIEVED"
+        status, body = self.api("POST", "/api/v1/templates/validate", doc, token)
+        self.assertError(status, body, 422, "bad_field")
+        self.assertIn('record_types.REQ.transitions[0].to: unknown state "RECIEVED"', body["error"]["message"])
+        doc["record_types"]["REQ"]["transitions"][0]["to"] = "CS_TRIAGE"
+        doc["record_types"]["REQ"]["label"] = "changed"
+        status, changed = self.api("POST", "/api/v1/templates/validate", doc, token, expect=200)
+        self.assertIn("raise", changed["conflict"])
+        status, cals = self.api("GET", "/api/v1/calendars", token=token, expect=200)
+        cal = [c for c in cals["items"] if c["id"] == "cn-mainland-2026"][0]
+        self.assertEqual(cal["timezone"], "Asia/Shanghai")
+        self.assertEqual(cal["effective"], {"from": "2026-01-01", "to": "2026-12-31"})
+        self.assertEqual(cal["stats"]["makeup_workdays"], 6)
+        status, body = self.api("GET", "/api/v1/calendars/nowhere", token=token)
+        self.assertError(status, body, 404, "not_found")
+
     def test_sigterm_stops_cleanly(self):
         self.assertEqual(self.srv.stop(), 0)
         log = read_text(self.srv.log_path)
