@@ -9,7 +9,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -169,6 +171,33 @@ bool uf_hash_buf_hex(uf_hash_alg alg, const void *data, size_t len, char out[UF_
     if (!uf_hash_buf(alg, data, len, md, err))
         return false;
     uf_hex_encode(md, uf_hash_size(alg), out);
+    return true;
+}
+
+bool uf_hmac_hex(uf_hash_alg alg, const void *key, size_t key_len, const void *data, size_t len,
+                 char out[UF_HASH_MAX_HEX], uf_error *err)
+{
+    if (!alg_valid(alg))
+        return uf_error_set(err, UF_E_INVALID, "unknown hash algorithm %d", (int)alg);
+    static const uint8_t empty_key[1];
+    char digest[16];
+    snprintf(digest, sizeof digest, "%s", alg_table[alg].name);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+    uint8_t md[UF_HASH_MAX_SIZE];
+    size_t md_len = 0;
+    bool ok = ctx && EVP_MAC_init(ctx, key_len ? key : empty_key, key_len, params) == 1 &&
+              EVP_MAC_update(ctx, data, len) == 1 &&
+              EVP_MAC_final(ctx, md, &md_len, sizeof md) == 1 && md_len == uf_hash_size(alg);
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(mac);
+    if (!ok)
+        return uf_error_set(err, UF_E_CRYPTO, "HMAC-%s failed", alg_table[alg].name);
+    uf_hex_encode(md, md_len, out);
     return true;
 }
 

@@ -42,6 +42,9 @@ bool uf_hash_buf(uf_hash_alg alg, const void *data, size_t len, uint8_t out[UF_H
                  uf_error *err);
 bool uf_hash_buf_hex(uf_hash_alg alg, const void *data, size_t len, char out[UF_HASH_MAX_HEX],
                      uf_error *err);
+/* HMAC (RFC 2104) of data under key with alg, as lowercase hex: webhook signatures. */
+bool uf_hmac_hex(uf_hash_alg alg, const void *key, size_t key_len, const void *data, size_t len,
+                 char out[UF_HASH_MAX_HEX], uf_error *err);
 /* Digest of a whole file, read in blocks (bounded memory). */
 bool uf_hash_file_hex(uf_hash_alg alg, const char *path, char out[UF_HASH_MAX_HEX],
                       uf_error *err);

@@ -24,6 +24,7 @@ size_t api_collect_routes(route *out, size_t cap)
     n = append(out, n, cap, api_templates_routes, api_templates_routes_n);
     n = append(out, n, cap, api_records_routes, api_records_routes_n);
     n = append(out, n, cap, api_attachments_routes, api_attachments_routes_n);
+    n = append(out, n, cap, api_notifications_routes, api_notifications_routes_n);
     return n;
 }
 

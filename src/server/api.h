@@ -36,6 +36,8 @@ extern const route api_templates_routes[];
 extern const size_t api_templates_routes_n;
 extern const route api_attachments_routes[];
 extern const size_t api_attachments_routes_n;
+extern const route api_notifications_routes[];
+extern const size_t api_notifications_routes_n;
 
 /* http_options.is_upload for upflowd: which requests stream their body to disk. */
 bool api_is_upload(void *app, const char *method, const char *path);

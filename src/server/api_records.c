@@ -15,6 +15,7 @@
 #include "lib/json.h"
 #include "server/api.h"
 #include "server/audit.h"
+#include "server/notify.h"
 #include "server/record.h"
 #include "server/sla.h"
 #include "server/workflow.h"
@@ -445,7 +446,15 @@ static void post_comment(api_call *c)
                            DB_ARGS(db_int(id), db_text(c->who->username), db_text(text),
                                    db_int(visible), db_int((int64_t)time(NULL))),
                            &cid, NULL, &err) &&
-              audit_append(c->db, &e, NULL, &err) && db_commit(c->db, &err);
+              audit_append(c->db, &e, NULL, &err);
+    if (ok) {
+        json_t *ndetail = json_pack("{s:I, s:b}", "comment_id", (json_int_t)cid,
+                                    "customer_visible", visible);
+        ok = notify_event(c->db, &c->srv->registry, &r, NOTIFY_COMMENT, NULL, c->who->username,
+                          ndetail, &err) &&
+             db_commit(c->db, &err);
+        json_decref(ndetail);
+    }
     json_decref(detail);
     record_clear(&r);
     if (!ok) {

@@ -315,6 +315,23 @@ bool auth_authenticate(db *d, const char *token, auth_identity *who, uf_error *e
     return load_roles(d, who, err);
 }
 
+bool auth_load_user(db *d, const char *username, auth_identity *who, bool *found, uf_error *err)
+{
+    *found = false;
+    db_stmt *st = db_query(d, "SELECT id, customer FROM users WHERE username = $1 AND disabled = 0",
+                           DB_ARGS(db_text(username)), err);
+    if (!st)
+        return false;
+    int rc = db_step(st, err);
+    if (rc == 1)
+        fill_identity(who, db_col_int(st, 0), username, db_col_text(st, 1));
+    db_finalize(st);
+    if (rc != 1)
+        return rc == 0;
+    *found = true;
+    return load_roles(d, who, err);
+}
+
 bool auth_revoke_token(db *d, int64_t token_id, int64_t user_id, uf_error *err)
 {
     int64_t changes = 0;

@@ -72,6 +72,10 @@ bool auth_issue_session(db *d, auth_identity *who, int64_t ttl, char token[UF_TO
 /* Issue an API token for the user (for automation), valid for ttl seconds. */
 bool auth_issue_api_token(db *d, int64_t user_id, const char *name, int64_t ttl,
                           char token[UF_TOKEN_MAX], int64_t *token_id, uf_error *err);
+/* The identity of an enabled user by name, with its roles (to decide what it may see when
+ * something is sent to it). *found false (and true returned) when there is no such enabled
+ * user. */
+bool auth_load_user(db *d, const char *username, auth_identity *who, bool *found, uf_error *err);
 /* Resolve a bearer token. UF_E_UNAUTHORIZED when unknown, expired, revoked or disabled. */
 bool auth_authenticate(db *d, const char *token, auth_identity *who, uf_error *err);
 bool auth_revoke_token(db *d, int64_t token_id, int64_t user_id, uf_error *err);

@@ -35,6 +35,7 @@ void config_defaults(server_config *c)
     c->log_level = UF_LOG_INFO;
     c->session_ttl = 12 * 3600;
     c->scrypt_log2_n = 17;
+    c->notify_interval = 30;
 }
 
 static bool parse_uint(const char *value, uint64_t min, uint64_t max, uint64_t *out,
@@ -75,6 +76,20 @@ bool config_set(server_config *c, const char *section, const char *key, const ch
         return set_string(c->templates_dir, value, name, err);
     if (strcmp(name, "workflow.calendars_dir") == 0)
         return set_string(c->calendars_dir, value, name, err);
+    if (strcmp(name, "notify.webhook_url") == 0) {
+        if (*value && strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0)
+            return uf_error_set(err, UF_E_INVALID, "%s: '%s' is not an http:// or https:// URL",
+                                name, value);
+        return set_string(c->webhook_url, value, name, err);
+    }
+    if (strcmp(name, "notify.webhook_secret") == 0)
+        return set_string(c->webhook_secret, value, name, err);
+    if (strcmp(name, "notify.interval") == 0) {
+        if (!parse_uint(value, 1, 3600, &n, name, err))
+            return false;
+        c->notify_interval = (unsigned)n;
+        return true;
+    }
     if (strcmp(name, "server.threads") == 0) {
         if (!parse_uint(value, 1, 256, &n, name, err))
             return false;

@@ -15,6 +15,10 @@
  *     [workflow]
  *     templates_dir = /usr/share/upflow/templates
  *     calendars_dir = /usr/share/upflow/calendars
+ *     [notify]
+ *     interval       = 30                 ; seconds between passes of the notification worker
+ *     webhook_url    = https://hooks.example.com/upflow   ; empty: webhooks wait in the outbox
+ *     webhook_secret = s3cret             ; HMAC-SHA256 key of X-Upflow-Signature
  *
  * An unknown section or key is an error that names the line, so a typo is never ignored.
  */
@@ -42,6 +46,9 @@ typedef struct server_config {
     uf_log_level log_level;
     int64_t session_ttl;
     unsigned scrypt_log2_n;
+    unsigned notify_interval;
+    char webhook_url[CONFIG_STR_MAX];
+    char webhook_secret[CONFIG_STR_MAX];
 } server_config;
 
 /* The built-in defaults. templates_dir and calendars_dir default to the source tree's

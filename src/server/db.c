@@ -106,15 +106,33 @@ bool db_query_text(db *d, const char *sql, const db_value *args, size_t n, char 
     return true;
 }
 
+/*
+ * Writers queue on an in-process mutex before asking SQLite for its write lock. Without it,
+ * a writer that finds the lock taken sleeps in SQLite's busy handler (1, 2, 5, 10 ... ms)
+ * and wakes up late; with it, the next writer starts the moment the previous one commits
+ * (docs/benchmarks.md measured the sleeps as the p99 of concurrent transitions).
+ */
 bool db_begin(db *d, uf_error *err)
 {
     if (d->tx_depth > 0)
         return uf_error_set(err, UF_E_INTERNAL, "nested transaction");
+    if (d->write_lock)
+        pthread_mutex_lock(d->write_lock);
     const char *sql = strcmp(d->ops->dialect, "sqlite") == 0 ? "BEGIN IMMEDIATE" : "BEGIN";
-    if (!d->ops->exec(d, sql, NULL, 0, NULL, err))
+    if (!d->ops->exec(d, sql, NULL, 0, NULL, err)) {
+        if (d->write_lock)
+            pthread_mutex_unlock(d->write_lock);
         return false;
+    }
     d->tx_depth = 1;
     return true;
+}
+
+static void end_transaction(db *d)
+{
+    d->tx_depth = 0;
+    if (d->write_lock)
+        pthread_mutex_unlock(d->write_lock);
 }
 
 bool db_commit(db *d, uf_error *err)
@@ -125,7 +143,7 @@ bool db_commit(db *d, uf_error *err)
         db_rollback(d);
         return false;
     }
-    d->tx_depth = 0;
+    end_transaction(d);
     return true;
 }
 
@@ -134,11 +152,12 @@ void db_rollback(db *d)
     if (d->tx_depth == 0)
         return;
     d->ops->exec(d, "ROLLBACK", NULL, 0, NULL, NULL);
-    d->tx_depth = 0;
+    end_transaction(d);
 }
 
 struct db_pool {
     pthread_mutex_t lock;
+    pthread_mutex_t write_lock; /* one writer at a time, see db_begin */
     pthread_cond_t freed;
     unsigned size, n_free;
     db **all;
@@ -158,6 +177,7 @@ db_pool *db_pool_open_sqlite(const char *path, unsigned size, uf_error *err)
         return NULL;
     }
     pthread_mutex_init(&p->lock, NULL);
+    pthread_mutex_init(&p->write_lock, NULL);
     pthread_cond_init(&p->freed, NULL);
     for (unsigned i = 0; i < size; i++) {
         p->all[i] = db_open_sqlite(path, err);
@@ -165,6 +185,7 @@ db_pool *db_pool_open_sqlite(const char *path, unsigned size, uf_error *err)
             db_pool_close(p);
             return NULL;
         }
+        p->all[i]->write_lock = &p->write_lock;
         p->free_list[p->n_free++] = p->all[i];
         p->size++;
     }
@@ -197,6 +218,7 @@ void db_pool_close(db_pool *p)
     for (unsigned i = 0; i < p->size; i++)
         db_close(p->all[i]);
     pthread_mutex_destroy(&p->lock);
+    pthread_mutex_destroy(&p->write_lock);
     pthread_cond_destroy(&p->freed);
     free(p->all);
     free(p->free_list);

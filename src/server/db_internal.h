@@ -4,6 +4,8 @@
 #ifndef UPFLOW_SERVER_DB_INTERNAL_H
 #define UPFLOW_SERVER_DB_INTERNAL_H
 
+#include <pthread.h>
+
 #include "server/db.h"
 
 typedef struct db_ops {
@@ -23,7 +25,8 @@ typedef struct db_ops {
 
 struct db {
     const db_ops *ops;
-    int tx_depth; /* guards against nested BEGIN */
+    int tx_depth;                /* guards against nested BEGIN */
+    pthread_mutex_t *write_lock; /* shared by a pool's connections; NULL for a lone one */
 };
 
 struct db_stmt {

@@ -152,6 +152,41 @@ static const migration migrations[] = {
      "CREATE INDEX sla_clocks_breach ON sla_clocks(breach_at_ms);"
      "CREATE INDEX sla_clocks_risk ON sla_clocks(at_risk_at_ms);"
      "CREATE INDEX sla_clocks_stage ON sla_clocks(stage);"},
+    {3, "notifications: in-app notifications, webhook outbox, SLA events",
+     "CREATE TABLE notifications ("          /* in-app, one row per recipient */
+     "  id INTEGER PRIMARY KEY,"
+     "  username TEXT NOT NULL,"
+     "  record_id INTEGER REFERENCES records(id),"
+     "  event TEXT NOT NULL,"                  /* transition, approval_requested, sla_breach, ... */
+     "  title TEXT NOT NULL,"
+     "  body TEXT NOT NULL,"                   /* JSON object, cut to what the user may see */
+     "  created_at INTEGER NOT NULL,"
+     "  deliver_at INTEGER NOT NULL,"          /* held to working hours: not shown before */
+     "  read_at INTEGER);"
+     "CREATE INDEX notifications_user ON notifications(username, id);"
+     "CREATE TABLE outbox ("                 /* written with the change, delivered after commit */
+     "  id INTEGER PRIMARY KEY,"
+     "  kind TEXT NOT NULL CHECK (kind IN ('webhook')),"
+     "  event TEXT NOT NULL,"
+     "  payload TEXT NOT NULL,"                /* canonical JSON: the exact bytes signed and sent */
+     "  created_at INTEGER NOT NULL,"
+     "  attempts INTEGER NOT NULL DEFAULT 0,"
+     "  next_attempt_at INTEGER NOT NULL,"     /* first: the earliest delivery (working hours) */
+     "  delivered_at INTEGER,"
+     "  last_error TEXT);"
+     "CREATE INDEX outbox_due ON outbox(delivered_at, next_attempt_at);"
+     "CREATE TABLE sla_events ("             /* each warning and breach is emitted once */
+     "  record_id INTEGER NOT NULL REFERENCES records(id),"
+     "  sla_id TEXT NOT NULL,"
+     "  cycle INTEGER NOT NULL,"
+     "  kind TEXT NOT NULL CHECK (kind IN ('warning', 'breach')),"
+     "  pct INTEGER NOT NULL,"                 /* the warning's percentage; 100 for a breach */
+     "  at_ms INTEGER NOT NULL,"               /* when the clock reached it */
+     "  PRIMARY KEY (record_id, sla_id, cycle, kind, pct));"
+     /* clocks that ended breached before this version are history, not news */
+     "INSERT INTO sla_events (record_id, sla_id, cycle, kind, pct, at_ms)"
+     "  SELECT record_id, sla_id, cycle, 'breach', 100, COALESCE(deadline_ms, started_at_ms)"
+     "  FROM sla_clocks WHERE stage = 'breached';"},
 };
 
 int schema_latest(void)

@@ -1,6 +1,6 @@
 /*
  * server.c - bring upflowd up and down: data directory, database and migrations, routes,
- * HTTP listener (see server.h).
+ * HTTP listener, notification worker (see server.h).
  */
 #include "server/server.h"
 
@@ -85,6 +85,7 @@ bool server_start(upflowd *srv, uf_error *err)
         server_stop(srv);
         return false;
     }
+    srv->registry.calendars = &srv->calendars;
     srv->kdf = uf_password_default_params();
     srv->kdf.log2_n = srv->cfg.scrypt_log2_n;
     srv->n_routes = api_collect_routes(srv->routes, SERVER_MAX_ROUTES);
@@ -105,11 +106,18 @@ bool server_start(upflowd *srv, uf_error *err)
         server_stop(srv);
         return false;
     }
+    srv->notifier = notify_worker_start(srv->pool, &srv->registry, &srv->cfg, &srv->log, err);
+    if (!srv->notifier) {
+        server_stop(srv);
+        return false;
+    }
     return true;
 }
 
 void server_stop(upflowd *srv)
 {
+    notify_worker_stop(srv->notifier); /* joined before the pool and templates go */
+    srv->notifier = NULL;
     http_stop(srv->http); /* finishes requests in flight before returning */
     srv->http = NULL;
     db_pool_close(srv->pool);

@@ -11,6 +11,7 @@
 #include "server/db.h"
 #include "server/http.h"
 #include "server/metrics.h"
+#include "server/notify_worker.h"
 #include "server/router.h"
 #include "server/sla.h"
 #include "server/workflow.h"
@@ -24,14 +25,15 @@ typedef struct upflowd {
     db_pool *pool;
     uf_password_params kdf;
     http_server *http;
+    notify_worker *notifier;         /* SLA events and webhook delivery, after commit */
     wf_registry registry;            /* workflow templates */
     sla_calendars calendars;         /* working calendars for SLA clocks */
     route routes[SERVER_MAX_ROUTES]; /* filled at start, read-only afterwards */
     size_t n_routes;
 } upflowd;
 
-/* Open the data directory (created 0700 if missing), the database (migrated), and start
- * listening. */
+/* Open the data directory (created 0700 if missing), the database (migrated), start
+ * listening and start the notification worker. */
 bool server_start(upflowd *srv, uf_error *err);
 void server_stop(upflowd *srv);
 

@@ -83,6 +83,19 @@ bool sla_refresh(db *d, const wf_template *t, const char *record_type, int64_t r
 bool sla_refresh_at(db *d, const wf_template *t, const char *record_type, int64_t record_id,
                     const sla_calendars *cals, int64_t now_ms, uf_error *err);
 
+/* ---- events ---------------------------------------------------------------------------- */
+
+struct wf_registry;
+
+/* Emit the SLA events that are due as of now_ms: a warning when an open clock reaches a
+ * warn_at_pct instant (only the highest one reached, so a clock that jumped past several does
+ * not repeat itself), a breach when it passes its deadline or ended after it. Each is
+ * emitted once per (record, SLA, cycle, kind, pct), recorded in sla_events, in one
+ * transaction with its audit record ("sla.warning" / "sla.breach", actor "system") and its
+ * notifications (notify.h). *emitted (may be NULL) counts them. Runs its own transactions. */
+bool sla_events_emit_due(db *d, const struct wf_registry *reg, int64_t now_ms, int *emitted,
+                         uf_error *err);
+
 /* The stored clocks of a record (as sla_compute answered them at the last refresh), with
  * "breached" and "at_risk" re-evaluated at now_ms from the stored instants. Caller frees. */
 json_t *sla_stored(db *d, int64_t record_id, int64_t now_ms, uf_error *err);

@@ -505,11 +505,117 @@ static bool check_sla(vctx *v, const char *path, json_t *s)
     return true;
 }
 
+static bool is_sla(vctx *v, const char *id)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(v->rtype, "slas"), i, s) {
+        if (strcmp(json_string_value(json_object_get(s, "id")), id) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool is_approval_transition(vctx *v, const char *id)
+{
+    json_t *tr = wf_transition(v->rtype, id);
+    return tr && json_object_get(tr, "approval") != NULL;
+}
+
+static bool is_channel(vctx *v, const char *c)
+{
+    (void)v;
+    return strcmp(c, "inapp") == 0 || strcmp(c, "webhook") == 0;
+}
+
+/* A notification rule: {"on", "transitions" | "slas", "to", "channels", "working_hours_only"}. */
+static bool check_notify_rule(vctx *v, const char *path, json_t *rule)
+{
+    static const char *const keys[] = {"on", "transitions", "slas", "to", "channels",
+                                       "working_hours_only", NULL};
+    static const char *const events[] = {"transition", "approval_requested", "sla_warning",
+                                         "sla_breach", "comment", NULL};
+    const char *on;
+    json_t *trs = NULL, *slas = NULL, *to = NULL, *channels;
+    bool b;
+    char p[256];
+    if (!json_is_object(rule))
+        return uf_error_set(v->err, UF_E_BAD_FIELD, "%s: expected object", path);
+    if (!uf_json_only_keys(rule, path, keys, v->err) ||
+        !uf_json_get_string(rule, path, "on", &on, v->err) ||
+        !uf_json_opt_array(rule, path, "transitions", &trs, v->err) ||
+        !uf_json_opt_array(rule, path, "slas", &slas, v->err) ||
+        !uf_json_opt_object(rule, path, "to", &to, v->err) ||
+        !uf_json_get_array(rule, path, "channels", &channels, v->err) ||
+        !uf_json_opt_bool(rule, path, "working_hours_only", &b, v->err))
+        return false;
+    uf_json_path_key(p, sizeof p, path, "on");
+    if (!in_list(on, events))
+        return bad(v, p, "expected transition, approval_requested, sla_warning, sla_breach or "
+                   "comment, got", on);
+    bool about_transitions = strcmp(on, "transition") == 0 || strcmp(on, "approval_requested") == 0;
+    bool about_slas = strncmp(on, "sla_", 4) == 0;
+    uf_json_path_key(p, sizeof p, path, "transitions");
+    if (trs && !about_transitions)
+        return uf_error_set(v->err, UF_E_BAD_FIELD, "%s: only for on transition or "
+                            "approval_requested", p);
+    if (trs && !each_string(v, trs, p, is_transition, "unknown transition"))
+        return false;
+    if (trs && strcmp(on, "approval_requested") == 0 &&
+        !each_string(v, trs, p, is_approval_transition, "not a transition with an approval"))
+        return false;
+    uf_json_path_key(p, sizeof p, path, "slas");
+    if (slas && !about_slas)
+        return uf_error_set(v->err, UF_E_BAD_FIELD, "%s: only for on sla_warning or sla_breach", p);
+    if (slas && !each_string(v, slas, p, is_sla, "unknown SLA"))
+        return false;
+    uf_json_path_key(p, sizeof p, path, "channels");
+    if (json_array_size(channels) == 0)
+        return uf_error_set(v->err, UF_E_BAD_FIELD, "%s: name at least one channel", p);
+    if (!each_string(v, channels, p, is_channel, "expected inapp or webhook, got"))
+        return false;
+    bool inapp = false;
+    size_t i;
+    json_t *e;
+    json_array_foreach(channels, i, e) inapp |= strcmp(json_string_value(e), "inapp") == 0;
+    uf_json_path_key(p, sizeof p, path, "to");
+    if (!to)
+        return !inapp || uf_error_set(v->err, UF_E_BAD_FIELD, "%s: an inapp rule names its "
+                                      "recipients", p);
+    static const char *const to_keys[] = {"roles", "relations", "approvers", "assignee_role", NULL};
+    json_t *roles = NULL, *relations = NULL;
+    bool approvers = false, assignee_role = false;
+    char q[256];
+    if (!uf_json_only_keys(to, p, to_keys, v->err) ||
+        !uf_json_opt_array(to, p, "roles", &roles, v->err) ||
+        !uf_json_opt_array(to, p, "relations", &relations, v->err) ||
+        !uf_json_opt_bool(to, p, "approvers", &approvers, v->err) ||
+        !uf_json_opt_bool(to, p, "assignee_role", &assignee_role, v->err))
+        return false;
+    uf_json_path_key(q, sizeof q, p, "roles");
+    if (roles && !each_string(v, roles, q, is_role, "unknown role"))
+        return false;
+    uf_json_path_key(q, sizeof q, p, "relations");
+    if (relations && !each_string(v, relations, q, is_relation,
+                                  "expected creator, assignee or a user field, got"))
+        return false;
+    uf_json_path_key(q, sizeof q, p, "approvers");
+    if (approvers && strcmp(on, "approval_requested") != 0)
+        return uf_error_set(v->err, UF_E_BAD_FIELD, "%s: only for on approval_requested", q);
+    uf_json_path_key(q, sizeof q, p, "assignee_role");
+    if (assignee_role && strcmp(on, "transition") != 0)
+        return uf_error_set(v->err, UF_E_BAD_FIELD, "%s: only for on transition", q);
+    if (inapp && json_array_size(roles) == 0 && json_array_size(relations) == 0 && !approvers &&
+        !assignee_role)
+        return uf_error_set(v->err, UF_E_BAD_FIELD, "%s: an inapp rule names its recipients", p);
+    return true;
+}
+
 static bool check_record_type(vctx *v, const char *path, const char *name, json_t *rt)
 {
     static const char *const keys[] = {"label", "scope", "fields", "states", "transitions",
-                                       "slas", NULL};
-    json_t *fields, *states, *transitions, *slas = NULL, *scope = NULL;
+                                       "slas", "notify", NULL};
+    json_t *fields, *states, *transitions, *slas = NULL, *scope = NULL, *notify = NULL;
     char p[256];
     if (!name_ok(name, true))
         return bad(v, path, "record type names use A-Z, 0-9 and _, got", name);
@@ -518,6 +624,7 @@ static bool check_record_type(vctx *v, const char *path, const char *name, json_
         !uf_json_get_object(rt, path, "states", &states, v->err) ||
         !uf_json_get_array(rt, path, "transitions", &transitions, v->err) ||
         !uf_json_opt_array(rt, path, "slas", &slas, v->err) ||
+        !uf_json_opt_array(rt, path, "notify", &notify, v->err) ||
         !uf_json_opt_object(rt, path, "scope", &scope, v->err))
         return false;
     v->rtype = rt;
@@ -567,6 +674,12 @@ static bool check_record_type(vctx *v, const char *path, const char *name, json_
     json_array_foreach(slas, i, e) {
         uf_json_path_index(p, sizeof p, base, i);
         if (!check_sla(v, p, e))
+            return false;
+    }
+    uf_json_path_key(base, sizeof base, path, "notify");
+    json_array_foreach(notify, i, e) {
+        uf_json_path_index(p, sizeof p, base, i);
+        if (!check_notify_rule(v, p, e))
             return false;
     }
     return true;

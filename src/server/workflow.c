@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "server/audit.h"
+#include "server/notify.h"
 #include "server/workflow_internal.h"
 
 /* Effects on linked records can cascade (FB -> REQ); a template can not make them loop
@@ -584,7 +585,8 @@ static bool write_audit_and_history(fire_ctx *x, const char *from_state, uf_erro
     int64_t seq = 0;
     bool ok = audit_append(x->d, &e, &seq, err) &&
               record_add_history(x->d, x->r, seq, tid, from_state, x->a->name, x->a->on_behalf_of,
-                                 now_ms(), err);
+                                 now_ms(), err) &&
+              notify_transition(x->d, x->reg, x->r, tid, from_state, x->a->name, detail, err);
     json_decref(detail);
     return ok;
 }

@@ -17,10 +17,15 @@
 #include "server/record.h"
 #include "server/template.h"
 
+struct sla_calendars;
+
 /* Templates by (id, version): every version records in the store use, plus the files. */
 typedef struct wf_registry {
     wf_template **items;
     size_t n;
+    /* The working calendars (set by the server after loading; may be NULL): notifications
+     * held to working hours are delivered in the templates' calendar sessions. */
+    const struct sla_calendars *calendars;
 } wf_registry;
 
 /* Load every *.json of dir, validate, publish new versions to the store (a changed body

@@ -1,7 +1,7 @@
 /*
  * test_hash.c - digests against published known answers (FIPS 180 / RFC 1321 examples: "abc",
  * the empty string, a million 'a's streamed in odd-sized pieces), the streaming life cycle,
- * algorithm names, and hashing files larger than the read block.
+ * algorithm names, hashing files larger than the read block, and HMAC (RFC 4231).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -192,10 +192,34 @@ static void test_file_hash(void **state)
     assert_false(uf_hash_file_hex(UF_HASH_SHA256, "/", hex, &err)); /* a directory */
 }
 
+/* RFC 4231 test cases 2 and 6 (a key longer than the block), and an empty key. */
+static void test_hmac(void **state)
+{
+    (void)state;
+    char hex[UF_HASH_MAX_HEX];
+    const char *data = "what do ya want for nothing?";
+    assert_true(uf_hmac_hex(UF_HASH_SHA256, "Jefe", 4, data, strlen(data), hex, NULL));
+    assert_string_equal(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    assert_true(uf_hmac_hex(UF_HASH_SHA512, "Jefe", 4, data, strlen(data), hex, NULL));
+    assert_string_equal(hex, "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554"
+                             "9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737");
+    uint8_t key[131];
+    memset(key, 0xaa, sizeof key);
+    const char *big = "Test Using Larger Than Block-Size Key - Hash Key First";
+    assert_true(uf_hmac_hex(UF_HASH_SHA256, key, sizeof key, big, strlen(big), hex, NULL));
+    assert_string_equal(hex, "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    assert_true(uf_hmac_hex(UF_HASH_SHA256, "", 0, "", 0, hex, NULL));
+    assert_string_equal(hex, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+    uf_error err;
+    assert_false(uf_hmac_hex((uf_hash_alg)99, "k", 1, "", 0, hex, &err));
+    assert_int_equal(err.code, UF_E_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_abc_and_empty),
+        cmocka_unit_test(test_hmac),
         cmocka_unit_test(test_raw_digest_matches_hex),
         cmocka_unit_test(test_million_a_streamed),
         cmocka_unit_test(test_reset_and_misuse),

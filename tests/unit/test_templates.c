@@ -815,6 +815,61 @@ static void test_rejects_bad_references(void **state)
     expect_rejected(doc, "record_types.URBAN.transitions[0].actors.roles[0]: unknown role \"mayor\"");
 }
 
+/* Notification rules name events, transitions, SLAs, roles, relations and channels that
+ * exist, each where it makes sense. */
+static void expect_rule_rejected(const char *rule_json, const char *expected_tail)
+{
+    json_t *doc = load_doc(TPL("software-modification"));
+    json_t *notify = json_object_get(SM_REQ(doc), "notify");
+    assert_non_null(notify);
+    json_error_t jerr;
+    json_t *rule = json_loads(rule_json, 0, &jerr);
+    assert_non_null(rule);
+    json_array_append_new(notify, rule);
+    char want[512];
+    snprintf(want, sizeof want, "record_types.REQ.notify[%zu]%s", json_array_size(notify) - 1,
+             expected_tail);
+    expect_rejected(doc, want);
+}
+
+static void test_rejects_bad_notify_rules(void **state)
+{
+    (void)state;
+    expect_rule_rejected("{\"on\": \"transiton\", \"channels\": [\"webhook\"]}",
+                         ".on: expected transition, approval_requested, sla_warning, sla_breach "
+                         "or comment, got \"transiton\"");
+    expect_rule_rejected("{\"on\": \"transition\", \"transitions\": [\"T99\"], \"channels\": [\"webhook\"]}",
+                         ".transitions[0]: unknown transition \"T99\"");
+    expect_rule_rejected("{\"on\": \"approval_requested\", \"transitions\": [\"T16\"],"
+                         " \"to\": {\"approvers\": true}, \"channels\": [\"inapp\"]}",
+                         ".transitions[0]: not a transition with an approval \"T16\"");
+    expect_rule_rejected("{\"on\": \"sla_breach\", \"transitions\": [\"T16\"], \"channels\": [\"webhook\"]}",
+                         ".transitions: only for on transition or approval_requested");
+    expect_rule_rejected("{\"on\": \"sla_breach\", \"slas\": [\"S9\"], \"channels\": [\"webhook\"]}",
+                         ".slas[0]: unknown SLA \"S9\"");
+    expect_rule_rejected("{\"on\": \"transition\", \"slas\": [\"S1\"], \"channels\": [\"webhook\"]}",
+                         ".slas: only for on sla_warning or sla_breach");
+    expect_rule_rejected("{\"on\": \"comment\", \"to\": {\"roles\": [\"mayor\"]}, \"channels\": [\"inapp\"]}",
+                         ".to.roles[0]: unknown role \"mayor\"");
+    expect_rule_rejected("{\"on\": \"comment\", \"to\": {\"relations\": [\"build_id\"]}, \"channels\": [\"inapp\"]}",
+                         ".to.relations[0]: expected creator, assignee or a user field, got \"build_id\"");
+    expect_rule_rejected("{\"on\": \"comment\", \"to\": {\"roles\": [\"cs\"]}, \"channels\": [\"email\"]}",
+                         ".channels[0]: expected inapp or webhook, got \"email\"");
+    expect_rule_rejected("{\"on\": \"comment\", \"to\": {\"roles\": [\"cs\"]}, \"channels\": []}",
+                         ".channels: name at least one channel");
+    expect_rule_rejected("{\"on\": \"comment\", \"channels\": [\"inapp\"]}",
+                         ".to: an inapp rule names its recipients");
+    expect_rule_rejected("{\"on\": \"transition\", \"to\": {\"approvers\": true}, \"channels\": [\"inapp\"]}",
+                         ".to.approvers: only for on approval_requested");
+    expect_rule_rejected("{\"on\": \"sla_breach\", \"to\": {\"assignee_role\": true}, \"channels\": [\"inapp\"]}",
+                         ".to.assignee_role: only for on transition");
+    expect_rule_rejected("{\"on\": \"comment\", \"to\": {\"role\": [\"cs\"]}, \"channels\": [\"inapp\"]}",
+                         ".to.role: unknown field");
+    expect_rule_rejected("{\"on\": \"comment\", \"to\": {\"roles\": [\"cs\"]}, \"channels\": [\"inapp\"],"
+                         " \"working_hours_only\": \"yes\"}",
+                         ".working_hours_only: expected boolean, got string");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -831,6 +886,7 @@ int main(void)
         cmocka_unit_test(test_rejects_duplicate_transition_id),
         cmocka_unit_test(test_rejects_enum_without_values),
         cmocka_unit_test(test_rejects_bad_references),
+        cmocka_unit_test(test_rejects_bad_notify_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
