@@ -11,5 +11,6 @@ int cmd_login(int argc, char **argv);
 int cmd_logout(int argc, char **argv);
 int cmd_request(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_image(int argc, char **argv);
 
 #endif

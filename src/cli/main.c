@@ -18,6 +18,7 @@ static const uf_subcommand commands[] = {
     {"logout", "sign out and forget the stored token", cmd_logout},
     {"request", "create, list, move and approve change records", cmd_request},
     {"audit", "verify the server's audit log", cmd_audit},
+    {"image", "create, inspect, verify and extract chunked images", cmd_image},
     {NULL, NULL, NULL},
 };
 

@@ -6,16 +6,7 @@
 set -uo pipefail
 upflow=$1 calendars=$2
 cal=$calendars/cn-mainland-2026.json
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0 passes=0
-
-check() { # NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then passes=$((passes + 1)); else echo "FAIL: $name"; failures=$((failures + 1)); fi
-}
-# run PROG ARGS... -> sets $rc, $out, $err
-run() { "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?; out=$(cat "$tmp/out"); err=$(cat "$tmp/err"); }
+. "$(dirname "$0")/testlib.sh"
 # deadline FROM TARGET EXPECTED: exit 0, the expected line, nothing on stderr
 deadline() {
   run "$upflow" calendar deadline --calendar "$cal" --from "$1" --target "$2"
@@ -90,5 +81,4 @@ check "check names file and path" grep -q "bad.json: week.mon\[1\]: session end 
 run "$upflow" calendar check
 check "check without FILE exits 2" [ "$rc" -eq 2 ]
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

@@ -4,16 +4,7 @@
 # Usage: test_programs.sh UPFLOWD UPFLOW_AGENT UPFLOW DATA_DIR
 set -uo pipefail
 upflowd=$1 agent=$2 upflow=$3 data=$4
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-failures=0 passes=0
-
-check() { # NAME CONDITION...
-  local name=$1; shift
-  if "$@"; then passes=$((passes + 1)); else echo "FAIL: $name"; failures=$((failures + 1)); fi
-}
-# run PROG ARGS... -> sets $rc, $out, $err
-run() { "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?; out=$(cat "$tmp/out"); err=$(cat "$tmp/err"); }
+. "$(dirname "$0")/testlib.sh"
 
 version=$(sed -n 's/^project(upflow VERSION \([0-9.]*\).*/\1/p' "$data/../../CMakeLists.txt")
 for prog in "$upflowd" "$agent" "$upflow"; do
@@ -76,5 +67,4 @@ check "json canonical names file and problem" grep -q "dup.json: bad JSON at lin
 run "$upflow" json canonical "$tmp/missing.json"
 check "json canonical of a missing file exits 1" [ "$rc" -eq 1 ]
 
-echo "$passes passed, $failures failed"
-[ "$failures" -eq 0 ]
+finish

@@ -1,0 +1,25 @@
+/*
+ * fileio.h - files that survive a crash and files read with a cap.
+ *
+ * A write is atomic and durable: the bytes go to a temporary file in the same directory,
+ * which is fsync'ed and renamed over the target, and then the directory itself is fsync'ed,
+ * so after a power cut the path holds either the old or the new content, never a mix.
+ * Reads stop at a cap, so a hostile or runaway file is an error, not an OOM.
+ */
+#ifndef UPFLOW_FILEIO_H
+#define UPFLOW_FILEIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "lib/buf.h"
+#include "lib/error.h"
+
+/* Replace path with data atomically (mode 0644). Nothing is left behind on failure. */
+bool uf_file_write_atomic(const char *path, const void *data, size_t len, uf_error *err);
+/* Append at most max bytes of path to out: more is UF_E_TOO_LARGE, absence UF_E_NOT_FOUND. */
+bool uf_file_read_capped(const char *path, size_t max, uf_buf *out, uf_error *err);
+/* Create the missing parent directories of path (mode 0755); path itself is not created. */
+bool uf_file_mkdir_parents(const char *path, uf_error *err);
+
+#endif
