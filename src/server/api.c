@@ -41,6 +41,41 @@ static const char *bearer_token(const http_request *req)
 
 void api_fail(api_call *c, const uf_error *err) { http_set_error(c->resp, err); }
 
+bool api_begin(api_call *c)
+{
+    uf_error err;
+    if (db_begin(c->db, &err))
+        return true;
+    api_fail(c, &err);
+    return false;
+}
+
+void api_respond_rows(api_call *c, const char *sql, const db_value *args, size_t n,
+                      api_row_fn row)
+{
+    uf_error err;
+    db_stmt *st = db_query(c->db, sql, args, n, &err);
+    if (!st) {
+        api_fail(c, &err);
+        return;
+    }
+    json_t *items = json_array();
+    int rc;
+    while ((rc = db_step(st, &err)) == 1) {
+        if (!row(c, st, items, &err)) {
+            rc = -1;
+            break;
+        }
+    }
+    db_finalize(st);
+    if (rc < 0) {
+        json_decref(items);
+        api_fail(c, &err);
+        return;
+    }
+    http_set_json(c->resp, 200, json_pack("{s:o}", "items", items));
+}
+
 bool api_param_id(api_call *c, size_t i, int64_t *out)
 {
     const char *s = i < c->req->n_params ? c->req->params[i] : "";

@@ -45,7 +45,14 @@ bool api_is_upload(void *app, const char *method, const char *path);
 /* Helpers for handlers. */
 /* Parse path parameter i as a positive id; on failure the 404 is already set. */
 bool api_param_id(api_call *c, size_t i, int64_t *out);
-/* Run fn inside a write transaction; on failure the error response is set. */
+/* Answer with err as a JSON error. */
 void api_fail(api_call *c, const uf_error *err);
+/* Start the call's write transaction; on failure the error response is set. */
+bool api_begin(api_call *c);
+/* Answer {"items": [...]} with what row() appends for each row of the query (row may skip a
+ * row; returning false is an error, answered as such). */
+typedef bool (*api_row_fn)(api_call *c, db_stmt *st, json_t *items, uf_error *err);
+void api_respond_rows(api_call *c, const char *sql, const db_value *args, size_t n,
+                      api_row_fn row);
 
 #endif

@@ -141,6 +141,19 @@ static void post_attachment(api_call *c)
                             "customer_visible", customer_visible));
 }
 
+static bool attachment_row(api_call *c, db_stmt *st, json_t *items, uf_error *err)
+{
+    (void)c;
+    (void)err;
+    json_t *row = json_pack("{s:I, s:s, s:I, s:s, s:s, s:s, s:b, s:s, s:I}", "id",
+                            (json_int_t)db_col_int(st, 0), "sha256", db_col_text(st, 1), "size",
+                            (json_int_t)db_col_int(st, 2), "kind", db_col_text(st, 3),
+                            "filename", db_col_text(st, 4), "content_type", db_col_text(st, 5),
+                            "customer_visible", (int)db_col_int(st, 6), "uploaded_by",
+                            db_col_text(st, 7), "created_at", (json_int_t)db_col_int(st, 8));
+    return json_array_append_new(items, row) == 0;
+}
+
 static void get_attachments(api_call *c)
 {
     int64_t id;
@@ -158,32 +171,11 @@ static void get_attachments(api_call *c)
         http_set_errorf(c->resp, UF_E_NOT_FOUND, "no record %lld", (long long)id);
         return;
     }
-    db_stmt *st = db_query(c->db,
-                           "SELECT id, sha256, size, kind, filename, content_type, customer_visible,"
-                           " uploaded_by, created_at FROM attachments WHERE record_id = $1"
-                           " AND ($2 = 0 OR customer_visible = 1) ORDER BY id",
-                           DB_ARGS(db_int(id), db_int(c->who->customer[0] != '\0')), &err);
-    if (!st) {
-        api_fail(c, &err);
-        return;
-    }
-    json_t *items = json_array();
-    int rc;
-    while ((rc = db_step(st, &err)) == 1)
-        json_array_append_new(
-            items, json_pack("{s:I, s:s, s:I, s:s, s:s, s:s, s:b, s:s, s:I}", "id",
-                             (json_int_t)db_col_int(st, 0), "sha256", db_col_text(st, 1), "size",
-                             (json_int_t)db_col_int(st, 2), "kind", db_col_text(st, 3), "filename",
-                             db_col_text(st, 4), "content_type", db_col_text(st, 5),
-                             "customer_visible", (int)db_col_int(st, 6), "uploaded_by",
-                             db_col_text(st, 7), "created_at", (json_int_t)db_col_int(st, 8)));
-    db_finalize(st);
-    if (rc < 0) {
-        json_decref(items);
-        api_fail(c, &err);
-        return;
-    }
-    http_set_json(c->resp, 200, json_pack("{s:o}", "items", items));
+    api_respond_rows(c,
+                     "SELECT id, sha256, size, kind, filename, content_type, customer_visible,"
+                     " uploaded_by, created_at FROM attachments WHERE record_id = $1"
+                     " AND ($2 = 0 OR customer_visible = 1) ORDER BY id",
+                     DB_ARGS(db_int(id), db_int(c->who->customer[0] != '\0')), attachment_row);
 }
 
 static void get_attachment_content(api_call *c)

@@ -11,15 +11,6 @@
 #include "server/api.h"
 #include "server/audit.h"
 
-static bool begin(api_call *c)
-{
-    uf_error err;
-    if (db_begin(c->db, &err))
-        return true;
-    api_fail(c, &err);
-    return false;
-}
-
 /* Commit, or roll back and answer err. */
 static void finish(api_call *c, bool ok, uf_error *err, int status, json_t *body)
 {
@@ -65,7 +56,7 @@ static void post_login(api_call *c)
     bool ok = auth_check_password(c->db, username, password, &who, &err);
     if (!ok) {
         uf_error audit_err;
-        if (err.code == UF_E_UNAUTHORIZED && begin(c)) {
+        if (err.code == UF_E_UNAUTHORIZED && api_begin(c)) {
             atomic_fetch_add(&c->srv->metrics.logins_failed, 1);
             /* the failure itself is evidence worth keeping */
             bool kept = audit_simple(c, username, "login.failed", "user", "", NULL, &audit_err) &&
@@ -77,7 +68,7 @@ static void post_login(api_call *c)
         api_fail(c, &err);
         return;
     }
-    if (!begin(c)) {
+    if (!api_begin(c)) {
         json_decref(body);
         return;
     }
@@ -97,7 +88,7 @@ static void post_login(api_call *c)
 static void post_logout(api_call *c)
 {
     uf_error err;
-    if (!begin(c))
+    if (!api_begin(c))
         return;
     bool ok = auth_revoke_token(c->db, c->who->token_id, c->who->user_id, &err);
     char id[32];
@@ -117,34 +108,26 @@ static void get_me(api_call *c)
     http_set_json(c->resp, 200, u);
 }
 
+static bool token_row(api_call *c, db_stmt *st, json_t *items, uf_error *err)
+{
+    (void)err;
+    return json_array_append_new(
+               items, json_pack("{s:I, s:s, s:s, s:I, s:I, s:o, s:b}", "id",
+                                (json_int_t)db_col_int(st, 0), "kind", db_col_text(st, 1),
+                                "name", db_col_text(st, 2), "created_at",
+                                (json_int_t)db_col_int(st, 3), "expires_at",
+                                (json_int_t)db_col_int(st, 4), "revoked_at",
+                                db_col_is_null(st, 5) ? json_null()
+                                                      : json_integer(db_col_int(st, 5)),
+                                "current", db_col_int(st, 0) == c->who->token_id)) == 0;
+}
+
 static void get_tokens(api_call *c)
 {
-    uf_error err;
-    db_stmt *st = db_query(c->db,
-                           "SELECT id, kind, name, created_at, expires_at, revoked_at FROM tokens"
-                           " WHERE user_id = $1 ORDER BY id",
-                           DB_ARGS(db_int(c->who->user_id)), &err);
-    if (!st) {
-        api_fail(c, &err);
-        return;
-    }
-    json_t *items = json_array();
-    int rc;
-    while ((rc = db_step(st, &err)) == 1)
-        json_array_append_new(
-            items, json_pack("{s:I, s:s, s:s, s:I, s:I, s:o, s:b}", "id",
-                             (json_int_t)db_col_int(st, 0), "kind", db_col_text(st, 1), "name",
-                             db_col_text(st, 2), "created_at", (json_int_t)db_col_int(st, 3),
-                             "expires_at", (json_int_t)db_col_int(st, 4), "revoked_at",
-                             db_col_is_null(st, 5) ? json_null() : json_integer(db_col_int(st, 5)),
-                             "current", db_col_int(st, 0) == c->who->token_id));
-    db_finalize(st);
-    if (rc < 0) {
-        json_decref(items);
-        api_fail(c, &err);
-        return;
-    }
-    http_set_json(c->resp, 200, json_pack("{s:o}", "items", items));
+    api_respond_rows(c,
+                     "SELECT id, kind, name, created_at, expires_at, revoked_at FROM tokens"
+                     " WHERE user_id = $1 ORDER BY id",
+                     DB_ARGS(db_int(c->who->user_id)), token_row);
 }
 
 static void post_token(api_call *c)
@@ -166,7 +149,7 @@ static void post_token(api_call *c)
     }
     char token[UF_TOKEN_MAX];
     int64_t id = 0;
-    if (!begin(c)) {
+    if (!api_begin(c)) {
         json_decref(body);
         return;
     }
@@ -183,7 +166,7 @@ static void post_token(api_call *c)
 static void delete_token(api_call *c)
 {
     int64_t id;
-    if (!api_param_id(c, 0, &id) || !begin(c))
+    if (!api_param_id(c, 0, &id) || !api_begin(c))
         return;
     uf_error err;
     bool ok = auth_revoke_token(c->db, id, c->who->user_id, &err);
@@ -194,31 +177,15 @@ static void delete_token(api_call *c)
     finish(c, ok, &err, 200, json_pack("{s:b}", "revoked", 1));
 }
 
+static bool user_row(api_call *c, db_stmt *st, json_t *items, uf_error *err)
+{
+    json_t *u = auth_user_json(c->db, db_col_int(st, 0), err);
+    return u && json_array_append_new(items, u) == 0;
+}
+
 static void get_users(api_call *c)
 {
-    uf_error err;
-    db_stmt *st = db_query(c->db, "SELECT id FROM users ORDER BY id", DB_NO_ARGS, &err);
-    if (!st) {
-        api_fail(c, &err);
-        return;
-    }
-    json_t *items = json_array();
-    int rc;
-    while ((rc = db_step(st, &err)) == 1) {
-        json_t *u = auth_user_json(c->db, db_col_int(st, 0), &err);
-        if (!u) {
-            rc = -1;
-            break;
-        }
-        json_array_append_new(items, u);
-    }
-    db_finalize(st);
-    if (rc < 0) {
-        json_decref(items);
-        api_fail(c, &err);
-        return;
-    }
-    http_set_json(c->resp, 200, json_pack("{s:o}", "items", items));
+    api_respond_rows(c, "SELECT id FROM users ORDER BY id", DB_NO_ARGS, user_row);
 }
 
 static void post_user(api_call *c)
@@ -241,7 +208,7 @@ static void post_user(api_call *c)
         api_fail(c, &err);
         return;
     }
-    if (!begin(c)) {
+    if (!api_begin(c)) {
         json_decref(body);
         return;
     }
@@ -316,7 +283,7 @@ static void patch_user(api_call *c)
         api_fail(c, &err);
         return;
     }
-    if (!begin(c)) {
+    if (!api_begin(c)) {
         json_decref(body);
         return;
     }
@@ -379,7 +346,7 @@ static void change_role(api_call *c, bool grant)
         api_fail(c, &err);
         return;
     }
-    if (!begin(c))
+    if (!api_begin(c))
         return;
     ok = grant ? auth_grant_role(c->db, id, &r, c->who->username, &err)
                : auth_revoke_role(c->db, id, &r, c->who->username, &err);

@@ -26,15 +26,6 @@ static bool sla_refresh_record(upflowd *srv, db *d, int64_t id, uf_error *err)
     return server_sla_refresh(srv, d, id, err);
 }
 
-static bool begin(api_call *c)
-{
-    uf_error err;
-    if (db_begin(c->db, &err))
-        return true;
-    api_fail(c, &err);
-    return false;
-}
-
 static wf_actor actor_of(const api_call *c)
 {
     return (wf_actor){.who = c->who, .name = c->who->username};
@@ -114,7 +105,7 @@ static void post_record(api_call *c)
         api_fail(c, &err);
         return;
     }
-    if (!begin(c)) {
+    if (!api_begin(c)) {
         json_decref(body);
         return;
     }
@@ -239,7 +230,7 @@ static void patch_record(api_call *c)
         api_fail(c, &err);
         return;
     }
-    if (!begin(c)) {
+    if (!api_begin(c)) {
         json_decref(body);
         return;
     }
@@ -273,7 +264,7 @@ static void post_transition(api_call *c)
         api_fail(c, &err);
         return;
     }
-    if (!begin(c)) {
+    if (!api_begin(c)) {
         json_decref(body);
         return;
     }
@@ -315,7 +306,7 @@ static void post_approval(api_call *c)
         return;
     }
     dec.approve = decision[0] == 'a';
-    if (!begin(c)) {
+    if (!api_begin(c)) {
         json_decref(body);
         return;
     }
@@ -339,45 +330,28 @@ static void post_approval(api_call *c)
 }
 
 /* A list of rows of one record, after the visibility check. */
-static void list_of_record(api_call *c, const char *sql, json_t *(*row)(db_stmt *, const auth_identity *))
+static void list_of_record(api_call *c, const char *sql, api_row_fn row)
 {
     int64_t id;
     wf_record r;
     if (!api_param_id(c, 0, &id) || !load_visible(c, id, &r))
         return;
     record_clear(&r);
-    uf_error err;
-    db_stmt *st = db_query(c->db, sql, DB_ARGS(db_int(id)), &err);
-    if (!st) {
-        api_fail(c, &err);
-        return;
-    }
-    json_t *items = json_array();
-    int rc;
-    while ((rc = db_step(st, &err)) == 1) {
-        json_t *item = row(st, c->who);
-        if (item)
-            json_array_append_new(items, item);
-    }
-    db_finalize(st);
-    if (rc < 0) {
-        json_decref(items);
-        api_fail(c, &err);
-        return;
-    }
-    http_set_json(c->resp, 200, json_pack("{s:o}", "items", items));
+    api_respond_rows(c, sql, DB_ARGS(db_int(id)), row);
 }
 
-static json_t *approval_row(db_stmt *st, const auth_identity *who)
+static bool approval_row(api_call *c, db_stmt *st, json_t *items, uf_error *err)
 {
-    (void)who;
-    return json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I}", "id",
-                     (json_int_t)db_col_int(st, 0), "transition", db_col_text(st, 1), "approver",
-                     db_col_text(st, 2), "recorded_by", db_col_text(st, 3), "decision",
-                     db_col_text(st, 4), "comment", db_col_text(st, 5), "binding",
-                     db_col_text(st, 6), "evidence",
-                     db_col_is_null(st, 7) ? json_null() : json_integer(db_col_int(st, 7)),
-                     "created_at", (json_int_t)db_col_int(st, 8));
+    (void)c;
+    (void)err;
+    json_t *row = json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I}", "id",
+                            (json_int_t)db_col_int(st, 0), "transition", db_col_text(st, 1),
+                            "approver", db_col_text(st, 2), "recorded_by", db_col_text(st, 3),
+                            "decision", db_col_text(st, 4), "comment", db_col_text(st, 5),
+                            "binding", db_col_text(st, 6), "evidence",
+                            db_col_is_null(st, 7) ? json_null() : json_integer(db_col_int(st, 7)),
+                            "created_at", (json_int_t)db_col_int(st, 8));
+    return json_array_append_new(items, row) == 0;
 }
 
 static void get_approvals(api_call *c)
@@ -388,14 +362,17 @@ static void get_approvals(api_call *c)
                    approval_row);
 }
 
-static json_t *comment_row(db_stmt *st, const auth_identity *who)
+static bool comment_row(api_call *c, db_stmt *st, json_t *items, uf_error *err)
 {
+    (void)err;
     bool visible = db_col_int(st, 3) != 0;
-    if (who->customer[0] && !visible)
-        return NULL; /* internal comments never reach customer-side users */
-    return json_pack("{s:I, s:s, s:s, s:b, s:I}", "id", (json_int_t)db_col_int(st, 0), "author",
-                     db_col_text(st, 1), "body", db_col_text(st, 2), "customer_visible", visible,
-                     "created_at", (json_int_t)db_col_int(st, 4));
+    if (c->who->customer[0] && !visible)
+        return true; /* internal comments never reach customer-side users */
+    return json_array_append_new(
+               items, json_pack("{s:I, s:s, s:s, s:b, s:I}", "id", (json_int_t)db_col_int(st, 0),
+                                "author", db_col_text(st, 1), "body", db_col_text(st, 2),
+                                "customer_visible", visible, "created_at",
+                                (json_int_t)db_col_int(st, 4))) == 0;
 }
 
 static void get_comments(api_call *c)
@@ -428,7 +405,7 @@ static void post_comment(api_call *c)
     }
     if (c->who->customer[0])
         visible = true; /* what a customer writes, the customer sees */
-    if (!*text || !load_visible(c, id, &r) || !begin(c)) {
+    if (!*text || !load_visible(c, id, &r) || !api_begin(c)) {
         if (!*text)
             http_set_errorf(c->resp, UF_E_BAD_FIELD, "body: empty comment");
         json_decref(body);
