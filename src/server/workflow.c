@@ -727,14 +727,6 @@ static bool fire_in(const wf_registry *reg, db *d, const wf_actor *a, int64_t re
     return ok;
 }
 
-bool wf_create(db *d, const wf_registry *reg, const wf_actor *a, const char *template_id,
-               const char *type, const wf_change *c, int64_t *record_id, json_t **failures,
-               uf_error *err)
-{
-    *failures = json_array();
-    return create_in(reg, d, a, template_id, type, c, NULL, 0, record_id, *failures, err);
-}
-
 bool wf_create_linked(db *d, const wf_registry *reg, const wf_actor *a, const char *template_id,
                       const char *type, const wf_change *c, const json_t *links,
                       int64_t *record_id, json_t **failures, uf_error *err)

@@ -52,17 +52,14 @@ typedef struct wf_change {
 } wf_change;
 
 /* Create a record through the type's create transition (c->transition, or the first create
- * transition when NULL). On a guard failure: false, err->code UF_E_GUARD and *failures a
- * JSON array of {"guard","message"} (caller frees). Caller holds a write transaction. */
-bool wf_create(db *d, const wf_registry *reg, const wf_actor *a, const char *template_id,
-               const char *type, const wf_change *c, int64_t *record_id, json_t **failures,
-               uf_error *err);
-/* wf_create with links from the new record: [{"link": "parent", "to": ID}, ...]. The actor
- * must be able to see every linked record. */
+ * transition when NULL), with links from the new record: [{"link": "parent", "to": ID}, ...]
+ * (NULL for none); the actor must be able to see every linked record. On a guard failure:
+ * false, err->code UF_E_GUARD and *failures a JSON array of {"guard","message"} (caller
+ * frees). Caller holds a write transaction. */
 bool wf_create_linked(db *d, const wf_registry *reg, const wf_actor *a, const char *template_id,
                       const char *type, const wf_change *c, const json_t *links,
                       int64_t *record_id, json_t **failures, uf_error *err);
-/* Fire a transition on a record. Same contract as wf_create. */
+/* Fire a transition on a record. Same contract as wf_create_linked. */
 bool wf_fire(db *d, const wf_registry *reg, const wf_actor *a, int64_t record_id,
              const wf_change *c, json_t **failures, uf_error *err);
 /* Change fields outside a transition (revision-checked, audited). */
