@@ -14,6 +14,9 @@ packages=(
   libcurl4-openssl-dev libzstd-dev
   # INI configuration files (upflowd, upflow-agent)
   libinih-dev
+  # the agent's bootloader back-ends: U-Boot's environment (libubootenv), and the tools the
+  # tests check our GRUB and U-Boot environments against (grub-editenv, fw_printenv/fw_setenv)
+  libubootenv-dev grub-common libubootenv-tool
   # time zones (TZif files) for working calendars
   tzdata
   # tests (integration tests drive the server with Python's standard library)

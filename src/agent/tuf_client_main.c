@@ -8,7 +8,7 @@
  *                     --target-dir TDIR --target-base-url TURL download
  *
  * Flags in any order, before or after the command. Exit 0 on success, 1 on any failure,
- * 2 on a usage error. Fetching is libcurl; everything else is lib/tuf_client.
+ * 2 on a usage error. Fetching is agent/fetch.c (libcurl); the rest is lib/tuf_client.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "agent/fetch.h"
 #include "lib/buf.h"
 #include "lib/cmdline.h"
 #include "lib/tuf_client.h"
@@ -44,55 +45,6 @@ static void print_help(void)
            "Exit status: 0 on success, 1 on a failure, 2 on a usage error.\n"
            "Documentation: docs/tuf-client.md\n",
            prog, prog, prog);
-}
-
-/* --- fetching over HTTP -------------------------------------------------------------- */
-
-typedef struct sink {
-    uf_buf *out;
-    size_t max;
-    bool too_large;
-} sink;
-
-static size_t on_data(char *data, size_t size, size_t nmemb, void *userdata)
-{
-    sink *s = userdata;
-    size_t n = size * nmemb;
-    if (s->out->len + n > s->max) {
-        s->too_large = true; /* endless data: stop reading here */
-        return 0;
-    }
-    return uf_buf_append(s->out, data, n, NULL) ? n : 0;
-}
-
-static bool http_fetch(void *ctx, const char *url, size_t max_bytes, uf_buf *out,
-                       uf_error *err)
-{
-    CURL *curl = ctx;
-    sink s = {out, max_bytes, false};
-    curl_easy_reset(curl);
-    curl_easy_setopt(curl, CURLOPT_URL, url);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
-    /* slow retrieval: give up below 1 byte/s for 60 s */
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    CURLcode rc = curl_easy_perform(curl);
-    if (s.too_large)
-        return uf_error_set(err, UF_E_TOO_LARGE, "%s: more than %zu bytes (endless data)", url,
-                            max_bytes);
-    if (rc != CURLE_OK)
-        return uf_error_set(err, rc == CURLE_OPERATION_TIMEDOUT ? UF_E_TIMEOUT : UF_E_IO,
-                            "GET %s: %s", url, curl_easy_strerror(rc));
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    if (status == 403 || status == 404)
-        return uf_error_set(err, UF_E_NOT_FOUND, "GET %s: HTTP %ld", url, status);
-    if (status != 200)
-        return uf_error_set(err, UF_E_IO, "GET %s: HTTP %ld", url, status);
-    return true;
 }
 
 /* --- commands ------------------------------------------------------------------------ */
@@ -138,16 +90,14 @@ static int cmd_init(const options *o, const char *root_file)
 static int cmd_update(const options *o, bool download)
 {
     uf_error err;
-    CURL *curl = curl_easy_init();
-    if (!curl) {
-        fprintf(stderr, "%s: cannot initialise libcurl\n", prog);
-        return UF_EXIT_FAILURE;
-    }
+    uf_fetch *fetch = uf_fetch_new(NULL, &err);
+    if (!fetch)
+        return fail(&err);
     uf_tuf_client_config cfg = {
         .metadata_dir = o->metadata_dir,
         .metadata_base = o->metadata_url,
         .targets_base = o->target_base_url ? o->target_base_url : "",
-        .fetcher = {http_fetch, curl},
+        .fetcher = uf_fetch_tuf(fetch),
     };
     uf_tuf_client *c = uf_tuf_client_open(&cfg, &err);
     bool ok = c && uf_tuf_client_refresh(c, &err);
@@ -170,7 +120,7 @@ static int cmd_update(const options *o, bool download)
         free(dest);
     }
     uf_tuf_client_free(c);
-    curl_easy_cleanup(curl);
+    uf_fetch_free(fetch);
     return ok ? UF_EXIT_OK : fail(&err);
 }
 

@@ -12,5 +12,7 @@ int cmd_logout(int argc, char **argv);
 int cmd_request(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_image(int argc, char **argv);
+int cmd_repo(int argc, char **argv);
+int cmd_release(int argc, char **argv);
 
 #endif

@@ -19,6 +19,8 @@ static const uf_subcommand commands[] = {
     {"request", "create, list, move and approve change records", cmd_request},
     {"audit", "verify the server's audit log", cmd_audit},
     {"image", "create, inspect, verify and extract chunked images", cmd_image},
+    {"repo", "the offline keys and metadata of a TUF repository", cmd_repo},
+    {"release", "add releases to the TUF repository and sign them", cmd_release},
     {NULL, NULL, NULL},
 };
 

@@ -43,7 +43,8 @@
     X(UF_E_TIMEOUT,       "timeout",          504, "operation timed out")                     \
     X(UF_E_GUARD,         "guard_failed",     409, "a transition guard is not met")           \
     X(UF_E_METHOD,        "method_not_allowed",405, "method not allowed on this resource")    \
-    X(UF_E_USAGE,         "usage",            400, "wrong command-line usage")
+    X(UF_E_USAGE,         "usage",            400, "wrong command-line usage")                \
+    X(UF_E_RANGE,         "range_not_satisfiable", 416, "requested range not satisfiable")
 
 typedef enum {
 #define UF_X_ENUM(name, str, status, text) name,

@@ -12,7 +12,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+static void observe(const uf_file_observer *obs, const char *point)
+{
+    if (obs && obs->step)
+        obs->step(obs->ctx, point);
+}
+
 bool uf_file_write_atomic(const char *path, const void *data, size_t len, uf_error *err)
+{
+    return uf_file_write_atomic_observed(path, data, len, NULL, err);
+}
+
+bool uf_file_write_atomic_observed(const char *path, const void *data, size_t len,
+                                   const uf_file_observer *obs, uf_error *err)
 {
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16), *dircopy = strdup(path);
@@ -28,6 +40,7 @@ bool uf_file_write_atomic(const char *path, const void *data, size_t len, uf_err
         uf_error_errno(err, errno, "create %s", tmp);
         goto out;
     }
+    observe(obs, "write.before");
     for (size_t done = 0; done < len;) {
         ssize_t n = write(fd, (const char *)data + done, len - done);
         if (n < 0 && errno == EINTR)
@@ -38,20 +51,26 @@ bool uf_file_write_atomic(const char *path, const void *data, size_t len, uf_err
         }
         done += (size_t)n;
     }
+    observe(obs, "write.after");
+    observe(obs, "fsync.before");
     if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
         uf_error_errno(err, errno, "fsync %s", tmp);
         goto out_unlink;
     }
+    observe(obs, "fsync.after");
     if (close(fd) != 0) {
         fd = -1;
         uf_error_errno(err, errno, "close %s", tmp);
         goto out_unlink;
     }
     fd = -1;
+    observe(obs, "rename.before");
     if (rename(tmp, path) != 0) {
         uf_error_errno(err, errno, "rename %s to %s", tmp, path);
         goto out_unlink;
     }
+    observe(obs, "rename.after");
+    observe(obs, "dirsync.before");
     int dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY);
     if (dfd < 0 || fsync(dfd) != 0) {
         uf_error_errno(err, errno, "fsync directory of %s", path);
@@ -60,6 +79,7 @@ bool uf_file_write_atomic(const char *path, const void *data, size_t len, uf_err
         goto out;
     }
     close(dfd);
+    observe(obs, "dirsync.after");
     ok = true;
     goto out;
 out_unlink:

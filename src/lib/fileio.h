@@ -17,6 +17,19 @@
 
 /* Replace path with data atomically (mode 0644). Nothing is left behind on failure. */
 bool uf_file_write_atomic(const char *path, const void *data, size_t len, uf_error *err);
+
+/* Told of each durable step of an atomic write, before and after it: "write.before",
+ * "write.after", "fsync.before", "fsync.after", "rename.before", "rename.after",
+ * "dirsync.before", "dirsync.after". The seam through which the agent's fault-injection
+ * tests crash a process at every point where a power cut could strike. */
+typedef struct uf_file_observer {
+    void (*step)(void *ctx, const char *point);
+    void *ctx;
+} uf_file_observer;
+
+/* uf_file_write_atomic, telling obs (which may be NULL) of each step. */
+bool uf_file_write_atomic_observed(const char *path, const void *data, size_t len,
+                                   const uf_file_observer *obs, uf_error *err);
 /* Append at most max bytes of path to out: more is UF_E_TOO_LARGE, absence UF_E_NOT_FOUND. */
 bool uf_file_read_capped(const char *path, size_t max, uf_buf *out, uf_error *err);
 /* Create the missing parent directories of path (mode 0755); path itself is not created. */

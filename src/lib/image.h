@@ -151,6 +151,20 @@ bool uf_image_verify(const uf_image_index *idx, int payload_fd, uf_image_verify_
 bool uf_image_extract(const uf_image_index *idx, int payload_fd, int out_fd,
                       uint64_t first_chunk, uf_error *err);
 
+/* Chunk by chunk, for a device that receives the compressed chunks itself (over HTTP
+ * ranges) and holds one chunk at a time. */
+typedef struct uf_image_decoder uf_image_decoder;
+uf_image_decoder *uf_image_decoder_new(const uf_image_header *h, uf_error *err);
+void uf_image_decoder_free(uf_image_decoder *d);
+/* Check c->payload_length compressed bytes against the index entry (SHA-256, one zstd frame
+ * of exactly c->length bytes), decompress and check the content's SHA-256. Returns the
+ * c->length plain bytes, valid until the next call; NULL with UF_E_HASH_MISMATCH naming the
+ * chunk when anything differs. */
+const uint8_t *uf_image_decode_chunk(uf_image_decoder *d, const uf_image_chunk *c,
+                                     const void *compressed, uf_error *err);
+/* Whether c->length plain bytes (e.g. read back from a slot) are chunk c. */
+bool uf_image_check_chunk(const uf_image_chunk *c, const void *plain, uf_error *err);
+
 /* --- delta plan ----------------------------------------------------------------------- */
 
 /* Bytes [payload_offset, +payload_length) of the payload hold chunks first..first+count-1,

@@ -59,15 +59,15 @@ static void reader_free(chunk_reader *r)
     free(r->plain);
 }
 
-/* Read chunk c from the payload into r->plain and check it against its hash. */
-static bool read_chunk(chunk_reader *r, const uf_image_chunk *c, uf_error *err)
+/* Check the compressed bytes comp of chunk c and decompress them into plain (c->length
+ * bytes), checking the result too. */
+static bool decode_chunk(ZSTD_DCtx *dctx, const uf_image_chunk *c, const uint8_t *comp,
+                         uint8_t *plain, uf_error *err)
 {
-    if (!uf_image_read_at(r->payload_fd, r->comp, c->payload_length, c->payload_offset, err))
-        return uf_error_prefix(err, CHUNK_FMT ": payload", CHUNK_ARGS(c));
     /* The compressed bytes first: the decompressor only ever sees bytes the index vouches
      * for, and a changed bit that zstd would ignore (there are some) is still caught. */
     uint8_t digest[UF_HASH_MAX_SIZE];
-    if (!uf_hash_buf(UF_HASH_SHA256, r->comp, c->payload_length, digest, err))
+    if (!uf_hash_buf(UF_HASH_SHA256, comp, c->payload_length, digest, err))
         return uf_error_prefix(err, CHUNK_FMT, CHUNK_ARGS(c));
     if (memcmp(digest, c->payload_sha256, 32) != 0)
         return uf_error_set(err, UF_E_HASH_MISMATCH,
@@ -76,21 +76,70 @@ static bool read_chunk(chunk_reader *r, const uf_image_chunk *c, uf_error *err)
                             CHUNK_ARGS(c), (unsigned long long)c->payload_offset,
                             (unsigned long)c->payload_length);
     /* Exactly one frame that states exactly the chunk's length. */
-    if (ZSTD_findFrameCompressedSize(r->comp, c->payload_length) != c->payload_length ||
-        ZSTD_getFrameContentSize(r->comp, c->payload_length) != c->length)
+    if (ZSTD_findFrameCompressedSize(comp, c->payload_length) != c->payload_length ||
+        ZSTD_getFrameContentSize(comp, c->payload_length) != c->length)
         return uf_error_set(err, UF_E_HASH_MISMATCH, CHUNK_FMT ": not a zstd frame of its length",
                             CHUNK_ARGS(c));
-    size_t n = ZSTD_decompressDCtx(r->dctx, r->plain, c->length, r->comp, c->payload_length);
+    size_t n = ZSTD_decompressDCtx(dctx, plain, c->length, comp, c->payload_length);
     if (ZSTD_isError(n) || n != c->length)
         return uf_error_set(err, UF_E_HASH_MISMATCH, CHUNK_FMT ": cannot decompress (%s)",
                             CHUNK_ARGS(c),
                             ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short frame");
-    if (!uf_hash_buf(UF_HASH_SHA256, r->plain, c->length, digest, err))
+    return uf_image_check_chunk(c, plain, err);
+}
+
+bool uf_image_check_chunk(const uf_image_chunk *c, const void *plain, uf_error *err)
+{
+    uint8_t digest[UF_HASH_MAX_SIZE];
+    if (!uf_hash_buf(UF_HASH_SHA256, plain, c->length, digest, err))
         return uf_error_prefix(err, CHUNK_FMT, CHUNK_ARGS(c));
     if (memcmp(digest, c->sha256, 32) != 0)
         return uf_error_set(err, UF_E_HASH_MISMATCH, CHUNK_FMT ": SHA-256 mismatch",
                             CHUNK_ARGS(c));
     return true;
+}
+
+struct uf_image_decoder {
+    ZSTD_DCtx *dctx;
+    uint8_t *plain;
+};
+
+uf_image_decoder *uf_image_decoder_new(const uf_image_header *h, uf_error *err)
+{
+    uf_image_decoder *d = calloc(1, sizeof *d);
+    if (d) {
+        d->dctx = ZSTD_createDCtx();
+        d->plain = malloc(h->max_size ? h->max_size : 1);
+    }
+    if (!d || !d->dctx || !d->plain) {
+        uf_image_decoder_free(d);
+        uf_error_set(err, UF_E_NOMEM, "cannot allocate a chunk decoder");
+        return NULL;
+    }
+    return d;
+}
+
+void uf_image_decoder_free(uf_image_decoder *d)
+{
+    if (!d)
+        return;
+    ZSTD_freeDCtx(d->dctx);
+    free(d->plain);
+    free(d);
+}
+
+const uint8_t *uf_image_decode_chunk(uf_image_decoder *d, const uf_image_chunk *c,
+                                     const void *compressed, uf_error *err)
+{
+    return decode_chunk(d->dctx, c, compressed, d->plain, err) ? d->plain : NULL;
+}
+
+/* Read chunk c from the payload into r->plain and check it against its hash. */
+static bool read_chunk(chunk_reader *r, const uf_image_chunk *c, uf_error *err)
+{
+    if (!uf_image_read_at(r->payload_fd, r->comp, c->payload_length, c->payload_offset, err))
+        return uf_error_prefix(err, CHUNK_FMT ": payload", CHUNK_ARGS(c));
+    return decode_chunk(r->dctx, c, r->comp, r->plain, err);
 }
 
 /* Read chunk c from the old image at old_offset into r->plain and check it. */

@@ -716,19 +716,19 @@ out:
 
 /* --- §5.7 targets -------------------------------------------------------------------- */
 
-bool uf_tuf_client_fetch_target(uf_tuf_client *c, const uf_tuf_target_info *target,
-                                uf_buf *out, uf_error *err)
+/* The target's file name under targets_base, percent-encoded: DIR/HASH.NAME with
+ * consistent snapshots (the first listed hash, tuf.md §8), else its path. */
+static char *target_name(const uf_tuf_client *c, const uf_tuf_target_info *target)
 {
     const char *path = target->path;
-    char *url = malloc(strlen(path) * 3 + UF_HASH_MAX_HEX + 2);
+    char *url = malloc(strlen(path) * 3 + UF_HASH_MAX_HEX * 3 + 2);
     char *plain = malloc(strlen(path) + UF_HASH_MAX_HEX + 2);
     if (!url || !plain) {
         free(url);
         free(plain);
-        return uf_error_set(err, UF_E_NOMEM, "out of memory");
+        return NULL;
     }
     if (c->root->consistent_snapshot) {
-        /* dir/HASH.name with the first listed hash (tuf.md §8) */
         const char *slash = strrchr(path, '/');
         size_t dirlen = slash ? (size_t)(slash - path + 1) : 0;
         const char *hash = json_string_value(
@@ -739,11 +739,28 @@ bool uf_tuf_client_fetch_target(uf_tuf_client *c, const uf_tuf_target_info *targ
     }
     uf_tuf_percent_encode(plain, true, url);
     free(plain);
+    return url;
+}
+
+char *uf_tuf_client_target_url(const uf_tuf_client *c, const uf_tuf_target_info *target)
+{
+    char *name = target_name(c, target);
+    char *url = name ? join(c->targets_base, name) : NULL;
+    free(name);
+    return url;
+}
+
+bool uf_tuf_client_fetch_target(uf_tuf_client *c, const uf_tuf_target_info *target,
+                                uf_buf *out, uf_error *err)
+{
+    char *url = target_name(c, target);
+    if (!url)
+        return uf_error_set(err, UF_E_NOMEM, "out of memory");
     bool ok = fetch(c, c->targets_base, url, (size_t)target->length, out, err) ||
-              uf_error_prefix(err, "target %s", path);
+              uf_error_prefix(err, "target %s", target->path);
     free(url);
-    return ok && uf_tuf_check_content(path, target->hashes, target->length, out->data, out->len,
-                                      err);
+    return ok && uf_tuf_check_content(target->path, target->hashes, target->length, out->data,
+                                      out->len, err);
 }
 
 bool uf_tuf_client_download_target(uf_tuf_client *c, const uf_tuf_target_info *target,

@@ -74,6 +74,10 @@ bool uf_tuf_client_find_target(uf_tuf_client *c, const char *target_path,
 bool uf_tuf_client_fetch_target(uf_tuf_client *c, const uf_tuf_target_info *target,
                                 uf_buf *out, uf_error *err);
 
+/* The URL a target is fetched from (malloc'ed; NULL when out of memory), for callers that
+ * stream a large target themselves, e.g. by HTTP ranges, checking it piece by piece. */
+char *uf_tuf_client_target_url(const uf_tuf_client *c, const uf_tuf_target_info *target);
+
 /* Make dest_path hold the target: nothing is fetched when dest_path already matches its
  * length and hashes; otherwise fetch, verify and write atomically. */
 bool uf_tuf_client_download_target(uf_tuf_client *c, const uf_tuf_target_info *target,

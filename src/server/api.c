@@ -25,7 +25,18 @@ size_t api_collect_routes(route *out, size_t cap)
     n = append(out, n, cap, api_records_routes, api_records_routes_n);
     n = append(out, n, cap, api_attachments_routes, api_attachments_routes_n);
     n = append(out, n, cap, api_notifications_routes, api_notifications_routes_n);
+    n = append(out, n, cap, api_tuf_routes, api_tuf_routes_n);
     return n;
+}
+
+uint64_t api_upload_limit(void *app, const char *method, const char *path)
+{
+    const upflowd *srv = app;
+    if (api_attachments_is_upload(method, path))
+        return srv->cfg.max_upload;
+    if (api_tuf_is_upload(method, path))
+        return srv->cfg.max_target_size;
+    return 0;
 }
 
 static const char *bearer_token(const http_request *req)
@@ -40,6 +51,14 @@ static const char *bearer_token(const http_request *req)
 }
 
 void api_fail(api_call *c, const uf_error *err) { http_set_error(c->resp, err); }
+
+void api_respond(api_call *c, int status, json_t *body, const uf_error *err)
+{
+    if (body)
+        http_set_json(c->resp, status, body);
+    else
+        api_fail(c, err);
+}
 
 bool api_begin(api_call *c)
 {

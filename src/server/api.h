@@ -38,15 +38,23 @@ extern const route api_attachments_routes[];
 extern const size_t api_attachments_routes_n;
 extern const route api_notifications_routes[];
 extern const size_t api_notifications_routes_n;
+extern const route api_tuf_routes[];
+extern const size_t api_tuf_routes_n;
 
-/* http_options.is_upload for upflowd: which requests stream their body to disk. */
-bool api_is_upload(void *app, const char *method, const char *path);
+/* http_options.upload_limit for upflowd: which requests stream their body to disk, and how
+ * many bytes they may send (attachments: server.max_upload; release files:
+ * tuf.max_target_size); 0 for every other request. */
+uint64_t api_upload_limit(void *app, const char *method, const char *path);
+bool api_attachments_is_upload(const char *method, const char *path);
+bool api_tuf_is_upload(const char *method, const char *path);
 
 /* Helpers for handlers. */
 /* Parse path parameter i as a positive id; on failure the 404 is already set. */
 bool api_param_id(api_call *c, size_t i, int64_t *out);
 /* Answer with err as a JSON error. */
 void api_fail(api_call *c, const uf_error *err);
+/* Answer status with body (stolen), or err when body is NULL. */
+void api_respond(api_call *c, int status, json_t *body, const uf_error *err);
 /* Start the call's write transaction; on failure the error response is set. */
 bool api_begin(api_call *c);
 /* Answer {"items": [...]} with what row() appends for each row of the query (row may skip a

@@ -19,47 +19,18 @@
 
 #include "server/api.h"
 #include "server/audit.h"
+#include "server/blob_store.h"
 #include "server/record.h"
 #include "server/workflow.h"
 
-bool api_is_upload(void *app, const char *method, const char *path)
+bool api_attachments_is_upload(const char *method, const char *path)
 {
-    (void)app;
     if (strcmp(method, "POST") != 0 || strncmp(path, "/api/v1/records/", 16) != 0)
         return false;
     /* Only the path is known here; the token is checked before the handler runs, and an
      * unauthenticated upload is discarded then. */
     const char *tail = strchr(path + 16, '/');
     return tail && strcmp(tail, "/attachments") == 0;
-}
-
-static void content_path(const server_config *cfg, const char *sha, char *out, size_t len)
-{
-    snprintf(out, len, "%s/attachments/%.2s/%s", cfg->data_dir, sha, sha);
-}
-
-/* Move the uploaded temp file to its content address (keeping an existing identical one). */
-static bool store_content(const upflowd *srv, http_request *req, uf_error *err)
-{
-    char dir[CONFIG_STR_MAX + 64], path[CONFIG_STR_MAX + 160];
-    snprintf(dir, sizeof dir, "%s/attachments", srv->cfg.data_dir);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return uf_error_errno(err, errno, "create %s", dir);
-    snprintf(dir, sizeof dir, "%s/attachments/%.2s", srv->cfg.data_dir, req->upload_sha256);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return uf_error_errno(err, errno, "create %s", dir);
-    content_path(&srv->cfg, req->upload_sha256, path, sizeof path);
-    if (access(path, F_OK) == 0)
-        return true; /* same bytes already stored */
-    if (rename(req->upload_path, path) != 0)
-        return uf_error_errno(err, errno, "store attachment");
-    req->upload_path[0] = '\0';
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd); /* the rename itself must survive a power cut */
-        close(dfd);
-    }
-    return true;
 }
 
 static bool valid_label(const char *s, size_t max)
@@ -114,7 +85,8 @@ static void post_attachment(api_call *c)
     audit_entry e = {.actor = c->who->username, .action = "record.attachment",
                      .object_kind = "record", .object_id = idtext,
                      .template_version = r.template_version, .detail = detail};
-    bool ok = store_content(c->srv, req, &err) && db_begin(c->db, &err) &&
+    bool ok = blob_store_put(c->srv->cfg.data_dir, "attachments", req->upload_sha256,
+                             req->upload_path, &err) && db_begin(c->db, &err) &&
               db_query_int(c->db,
                            "INSERT INTO attachments (record_id, sha256, size, kind, filename,"
                            " content_type, customer_visible, uploaded_by, created_at)"
@@ -214,7 +186,7 @@ static void get_attachment_content(api_call *c)
         return;
     }
     char path[CONFIG_STR_MAX + 160];
-    content_path(&c->srv->cfg, sha, path, sizeof path);
+    blob_store_path(c->srv->cfg.data_dir, "attachments", sha, path, sizeof path);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat stt;
     if (fd < 0 || fstat(fd, &stt) != 0) {

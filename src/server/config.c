@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <ini.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,9 @@ void config_defaults(server_config *c)
     c->session_ttl = 12 * 3600;
     c->scrypt_log2_n = 17;
     c->notify_interval = 30;
+    c->tuf_timestamp_expiry = 86400;
+    c->tuf_snapshot_expiry = 7 * 86400;
+    c->max_target_size = UINT64_C(16) << 30;
 }
 
 static bool parse_uint(const char *value, uint64_t min, uint64_t max, uint64_t *out,
@@ -60,12 +64,59 @@ static bool set_string(char *dst, const char *value, const char *name, uf_error 
     return true;
 }
 
+/* The numeric settings: name, bounds, and where the value goes. */
+typedef enum { NUM_UNSIGNED, NUM_SIZE, NUM_U64, NUM_I64 } num_kind;
+typedef struct num_setting {
+    const char *name;
+    uint64_t min, max;
+    size_t offset;
+    num_kind kind;
+} num_setting;
+
+#define DAY (UINT64_C(86400))
+static const num_setting numbers[] = {
+    {"server.threads", 1, 256, offsetof(server_config, threads), NUM_UNSIGNED},
+    {"server.max_body", 1024, 1024u * 1024 * 1024, offsetof(server_config, max_body), NUM_SIZE},
+    {"server.max_upload", 1024, UINT64_C(1) << 40, offsetof(server_config, max_upload), NUM_U64},
+    {"auth.session_ttl", 60, 90 * DAY, offsetof(server_config, session_ttl), NUM_I64},
+    {"auth.scrypt_log2_n", 10, 20, offsetof(server_config, scrypt_log2_n), NUM_UNSIGNED},
+    {"notify.interval", 1, 3600, offsetof(server_config, notify_interval), NUM_UNSIGNED},
+    {"tuf.timestamp_expiry", 2, 365 * DAY, offsetof(server_config, tuf_timestamp_expiry),
+     NUM_I64},
+    {"tuf.snapshot_expiry", 2, 3650 * DAY, offsetof(server_config, tuf_snapshot_expiry),
+     NUM_I64},
+    {"tuf.max_target_size", 1024, UINT64_C(1) << 44, offsetof(server_config, max_target_size),
+     NUM_U64},
+};
+
+static bool set_number(server_config *c, const num_setting *s, const char *value, uf_error *err)
+{
+    uint64_t n = 0;
+    if (!parse_uint(value, s->min, s->max, &n, s->name, err))
+        return false;
+    char *field = (char *)c + s->offset;
+    switch (s->kind) {
+    case NUM_UNSIGNED:
+        *(unsigned *)(void *)field = (unsigned)n;
+        break;
+    case NUM_SIZE:
+        *(size_t *)(void *)field = (size_t)n;
+        break;
+    case NUM_U64:
+        *(uint64_t *)(void *)field = n;
+        break;
+    case NUM_I64:
+        *(int64_t *)(void *)field = (int64_t)n;
+        break;
+    }
+    return true;
+}
+
 bool config_set(server_config *c, const char *section, const char *key, const char *value,
                 uf_error *err)
 {
     char name[128];
     snprintf(name, sizeof name, "%s.%s", section, key);
-    uint64_t n = 0;
     if (strcmp(name, "server.listen") == 0)
         return set_string(c->listen, value, name, err);
     if (strcmp(name, "server.public_url") == 0)
@@ -84,48 +135,15 @@ bool config_set(server_config *c, const char *section, const char *key, const ch
     }
     if (strcmp(name, "notify.webhook_secret") == 0)
         return set_string(c->webhook_secret, value, name, err);
-    if (strcmp(name, "notify.interval") == 0) {
-        if (!parse_uint(value, 1, 3600, &n, name, err))
-            return false;
-        c->notify_interval = (unsigned)n;
-        return true;
-    }
-    if (strcmp(name, "server.threads") == 0) {
-        if (!parse_uint(value, 1, 256, &n, name, err))
-            return false;
-        c->threads = (unsigned)n;
-        return true;
-    }
-    if (strcmp(name, "server.max_body") == 0) {
-        if (!parse_uint(value, 1024, 1024u * 1024 * 1024, &n, name, err))
-            return false;
-        c->max_body = (size_t)n;
-        return true;
-    }
-    if (strcmp(name, "server.max_upload") == 0) {
-        if (!parse_uint(value, 1024, UINT64_C(1) << 40, &n, name, err))
-            return false;
-        c->max_upload = n;
-        return true;
-    }
     if (strcmp(name, "server.log_level") == 0) {
         if (!uf_log_level_from_name(value, &c->log_level))
             return uf_error_set(err, UF_E_INVALID,
                                 "%s: '%s' is not one of error, warn, info, debug", name, value);
         return true;
     }
-    if (strcmp(name, "auth.session_ttl") == 0) {
-        if (!parse_uint(value, 60, 90 * 86400, &n, name, err))
-            return false;
-        c->session_ttl = (int64_t)n;
-        return true;
-    }
-    if (strcmp(name, "auth.scrypt_log2_n") == 0) {
-        if (!parse_uint(value, 10, 20, &n, name, err))
-            return false;
-        c->scrypt_log2_n = (unsigned)n;
-        return true;
-    }
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+        if (strcmp(name, numbers[i].name) == 0)
+            return set_number(c, &numbers[i], value, err);
     return uf_error_set(err, UF_E_INVALID, "unknown setting %s", name);
 }
 

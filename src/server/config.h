@@ -19,6 +19,10 @@
  *     interval       = 30                 ; seconds between passes of the notification worker
  *     webhook_url    = https://hooks.example.com/upflow   ; empty: webhooks wait in the outbox
  *     webhook_secret = s3cret             ; HMAC-SHA256 key of X-Upflow-Signature
+ *     [tuf]
+ *     timestamp_expiry = 86400            ; seconds a timestamp.json is valid (re-signed at half)
+ *     snapshot_expiry  = 604800           ; seconds a snapshot.json is valid (re-signed at half)
+ *     max_target_size  = 17179869184      ; bytes of one uploaded release file
  *
  * An unknown section or key is an error that names the line, so a typo is never ignored.
  */
@@ -49,6 +53,9 @@ typedef struct server_config {
     unsigned notify_interval;
     char webhook_url[CONFIG_STR_MAX];
     char webhook_secret[CONFIG_STR_MAX];
+    int64_t tuf_timestamp_expiry;
+    int64_t tuf_snapshot_expiry;
+    uint64_t max_target_size;
 } server_config;
 
 /* The built-in defaults. templates_dir and calendars_dir default to the source tree's

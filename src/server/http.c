@@ -34,9 +34,8 @@ struct http_server {
     metrics *metrics;
     size_t max_body;
     uint16_t port;
-    bool (*is_upload)(void *app, const char *method, const char *path);
+    uint64_t (*upload_limit)(void *app, const char *method, const char *path);
     char upload_dir[512];
-    uint64_t max_upload;
 };
 
 static int64_t now_ns(void)
@@ -165,7 +164,73 @@ void http_set_file(http_response *resp, int status, const char *content_type, in
     resp->status = status;
     resp->content_type = content_type;
     resp->fd = fd;
+    resp->fd_offset = 0;
     resp->fd_size = size;
+}
+
+/* Parse "bytes=A-B", "bytes=A-" or "bytes=-N" against size. 1 = a range, 0 = ignore the
+ * header (absent, several ranges, or not bytes), -1 = unsatisfiable. */
+static int parse_range(const char *h, uint64_t size, uint64_t *first, uint64_t *last)
+{
+    if (!h || strncmp(h, "bytes=", 6) != 0 || strchr(h, ','))
+        return 0;
+    const char *p = h + 6;
+    char *end;
+    errno = 0;
+    if (*p == '-') { /* the last N bytes */
+        unsigned long long n = strtoull(p + 1, &end, 10);
+        if (end == p + 1 || *end || errno)
+            return 0;
+        if (n == 0 || size == 0)
+            return -1;
+        *first = n >= size ? 0 : size - n;
+        *last = size - 1;
+        return 1;
+    }
+    if (*p < '0' || *p > '9')
+        return 0;
+    unsigned long long a = strtoull(p, &end, 10), b;
+    if (*end != '-' || errno)
+        return 0;
+    p = end + 1;
+    if (*p) {
+        if (*p < '0' || *p > '9')
+            return 0;
+        b = strtoull(p, &end, 10);
+        if (*end || errno || b < a)
+            return 0;
+    } else {
+        b = size ? size - 1 : 0;
+    }
+    if (a >= size)
+        return -1;
+    *first = a;
+    *last = b >= size ? size - 1 : b;
+    return 1;
+}
+
+void http_set_file_ranged(const http_request *req, http_response *resp,
+                          const char *content_type, int fd, uint64_t size)
+{
+    uint64_t first = 0, last = 0;
+    int r = parse_range(http_header(req, "Range"), size, &first, &last);
+    char value[96];
+    if (r < 0) {
+        close(fd);
+        http_set_errorf(resp, UF_E_RANGE, "range not satisfiable: the file has %llu bytes",
+                        (unsigned long long)size);
+        snprintf(value, sizeof value, "bytes */%llu", (unsigned long long)size);
+        http_add_header(resp, "Content-Range", value);
+    } else if (r == 0) {
+        http_set_file(resp, 200, content_type, fd, size);
+    } else {
+        http_set_file(resp, 206, content_type, fd, last - first + 1);
+        resp->fd_offset = first;
+        snprintf(value, sizeof value, "bytes %llu-%llu/%llu", (unsigned long long)first,
+                 (unsigned long long)last, (unsigned long long)size);
+        http_add_header(resp, "Content-Range", value);
+    }
+    http_add_header(resp, "Accept-Ranges", "bytes");
 }
 
 static void free_response(http_response *resp)
@@ -183,7 +248,8 @@ static enum MHD_Result queue(struct MHD_Connection *conn, http_response *resp)
 {
     struct MHD_Response *r;
     if (resp->fd >= 0) {
-        r = MHD_create_response_from_fd64(resp->fd_size, resp->fd);
+        r = MHD_create_response_from_fd_at_offset64(resp->fd_size, resp->fd,
+                                                     resp->fd_offset);
         if (r)
             resp->fd = -1; /* now owned by libmicrohttpd */
     } else if (resp->body) {
@@ -223,9 +289,12 @@ static void log_request(http_server *s, const http_request *req, const http_resp
 
 /* ---- streamed uploads ------------------------------------------------------------ */
 
-static void upload_begin(http_server *s, http_request *req)
+static const uf_hash_alg upload_algs[3] = {UF_HASH_SHA256, UF_HASH_SHA1, UF_HASH_MD5};
+
+static void upload_begin(http_server *s, http_request *req, uint64_t limit)
 {
     req->is_upload = true;
+    req->upload_limit = limit;
     snprintf(req->upload_path, sizeof req->upload_path, "%s/upload-XXXXXX", s->upload_dir);
     req->upload_fd = mkostemp(req->upload_path, O_CLOEXEC);
     if (req->upload_fd < 0) {
@@ -233,16 +302,18 @@ static void upload_begin(http_server *s, http_request *req)
         req->upload_path[0] = '\0';
         return;
     }
-    req->upload_hash = uf_hash_new(UF_HASH_SHA256, NULL);
-    if (!req->upload_hash)
-        req->upload_errno = ENOMEM;
+    for (size_t i = 0; i < 3; i++) {
+        req->upload_hash[i] = uf_hash_new(upload_algs[i], NULL);
+        if (!req->upload_hash[i])
+            req->upload_errno = ENOMEM;
+    }
 }
 
-static void upload_chunk(http_server *s, http_request *req, const char *data, size_t len)
+static void upload_chunk(http_request *req, const char *data, size_t len)
 {
     if (req->upload_errno || req->body_too_large)
         return;
-    if (req->upload_size + len > s->max_upload) {
+    if (req->upload_size + len > req->upload_limit) {
         req->body_too_large = true;
         return;
     }
@@ -257,8 +328,9 @@ static void upload_chunk(http_server *s, http_request *req, const char *data, si
         off += (size_t)w;
     }
     req->upload_size += len;
-    if (!uf_hash_update(req->upload_hash, data, len, NULL))
-        req->upload_errno = EIO;
+    for (size_t i = 0; i < 3; i++)
+        if (!uf_hash_update(req->upload_hash[i], data, len, NULL))
+            req->upload_errno = EIO;
 }
 
 /* All bytes are in: make them durable and finish the hash. */
@@ -270,12 +342,17 @@ static void upload_end(http_request *req)
         req->upload_errno = errno;
         return;
     }
-    char hex[UF_HASH_MAX_HEX];
-    if (!uf_hash_final_hex(req->upload_hash, hex, NULL)) {
-        req->upload_errno = EIO;
-        return;
+    char *out[3] = {req->upload_sha256, req->upload_sha1, req->upload_md5};
+    const size_t out_len[3] = {sizeof req->upload_sha256, sizeof req->upload_sha1,
+                               sizeof req->upload_md5};
+    for (size_t i = 0; i < 3; i++) {
+        char hex[UF_HASH_MAX_HEX];
+        if (!uf_hash_final_hex(req->upload_hash[i], hex, NULL)) {
+            req->upload_errno = EIO;
+            return;
+        }
+        memcpy(out[i], hex, out_len[i]);
     }
-    memcpy(req->upload_sha256, hex, sizeof req->upload_sha256);
 }
 
 static void upload_discard(http_request *req)
@@ -307,12 +384,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req->upload_fd = -1;
         *con_cls = req;
         atomic_fetch_add(&s->metrics->in_flight, 1);
-        if (s->is_upload && s->is_upload(s->app, method, url))
-            upload_begin(s, req);
+        uint64_t limit = s->upload_limit ? s->upload_limit(s->app, method, url) : 0;
+        if (limit)
+            upload_begin(s, req, limit);
         return MHD_YES;
     }
     if (*upload_data_size && req->is_upload) {
-        upload_chunk(s, req, upload_data, *upload_data_size);
+        upload_chunk(req, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -332,7 +410,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                                           .msg = "storing the upload failed"});
     else if (req->body_too_large && req->is_upload)
         http_set_errorf(&resp, UF_E_TOO_LARGE, "upload exceeds %llu bytes",
-                        (unsigned long long)s->max_upload);
+                        (unsigned long long)req->upload_limit);
     else if (req->body_too_large)
         http_set_errorf(&resp, UF_E_TOO_LARGE, "request body exceeds %zu bytes", s->max_body);
     else
@@ -358,7 +436,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (!req)
         return;
     upload_discard(req); /* a connection that broke off mid-upload */
-    uf_hash_free(req->upload_hash);
+    for (size_t i = 0; i < 3; i++)
+        uf_hash_free(req->upload_hash[i]);
     uf_buf_free(&req->body);
     free(req);
     *con_cls = NULL;
@@ -428,9 +507,8 @@ http_server *http_start(const http_options *opt, http_dispatch_fn dispatch, void
     s->log = log;
     s->metrics = m;
     s->max_body = opt->max_body;
-    s->is_upload = opt->is_upload;
+    s->upload_limit = opt->upload_limit;
     snprintf(s->upload_dir, sizeof s->upload_dir, "%s", opt->upload_dir ? opt->upload_dir : "/tmp");
-    s->max_upload = opt->max_upload;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;

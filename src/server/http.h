@@ -43,9 +43,12 @@ typedef struct http_request {
     char upload_path[512];
     int upload_fd;
     uint64_t upload_size;
+    uint64_t upload_limit; /* bytes; more is answered 413 before the handler runs */
     char upload_sha256[65];
+    char upload_sha1[41]; /* hawkBit names artifacts by SHA-1 and MD5 too */
+    char upload_md5[33];
     int upload_errno;   /* a write error (ENOSPC...) while receiving */
-    struct uf_hash *upload_hash;
+    struct uf_hash *upload_hash[3]; /* sha256, sha1, md5 */
     int64_t started_ns; /* CLOCK_MONOTONIC */
 } http_request;
 
@@ -60,6 +63,7 @@ typedef struct http_response {
     } headers[HTTP_MAX_RESPONSE_HEADERS];
     size_t n_headers;
     int fd;             /* >= 0: send this file instead of body (closed afterwards) */
+    uint64_t fd_offset; /* send fd_size bytes from this offset (206 range answers) */
     uint64_t fd_size;
 } http_response;
 
@@ -70,11 +74,10 @@ typedef struct http_options {
     unsigned threads;       /* worker threads */
     size_t max_body;        /* bytes; a larger body is answered 413 */
     unsigned timeout_s;     /* idle connection timeout */
-    /* Requests for which is_upload() says yes stream their body to a file in upload_dir
-     * (max_upload bytes at most) instead of memory. */
-    bool (*is_upload)(void *app, const char *method, const char *path);
+    /* Requests for which upload_limit() is not 0 stream their body to a file in upload_dir
+     * (at most that many bytes) instead of memory. */
+    uint64_t (*upload_limit)(void *app, const char *method, const char *path);
     const char *upload_dir;
-    uint64_t max_upload;
 } http_options;
 
 typedef struct http_server http_server;
@@ -107,5 +110,10 @@ void http_add_header(http_response *resp, const char *name, const char *value);
 /* Send an open file (taken over: closed after sending). */
 void http_set_file(http_response *resp, int status, const char *content_type, int fd,
                    uint64_t size);
+/* Send an open file of `size` bytes honouring a single "Range: bytes=..." of the request:
+ * 206 with Content-Range for a satisfiable range, 416 for an unsatisfiable one, the whole
+ * file (200) without a Range or with several ranges. Always says Accept-Ranges: bytes. */
+void http_set_file_ranged(const http_request *req, http_response *resp,
+                          const char *content_type, int fd, uint64_t size);
 
 #endif

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "server/sla.h"
+#include "server/tuf_repo.h"
 #include "server/webhook.h"
 
 /* Outbox rows delivered per pass at most; more wait for the next pass. */
@@ -137,9 +138,28 @@ static void deliver_webhooks(notify_worker *w)
     json_decref(due);
 }
 
+/* Re-sign TUF timestamps and snapshots before they expire (tuf_repo.h). */
+static void resign_repositories(notify_worker *w)
+{
+    tuf_repo_config cfg = {.data_dir = w->cfg->data_dir,
+                           .timestamp_expiry = w->cfg->tuf_timestamp_expiry,
+                           .snapshot_expiry = w->cfg->tuf_snapshot_expiry};
+    db *d = db_pool_acquire(w->pool);
+    unsigned n = 0;
+    uf_error err;
+    if (!tuf_repo_refresh_due(d, &cfg, (int64_t)time(NULL), &n, &err))
+        uf_log_error(w->log, "tuf", "%s", err.msg);
+    else if (n)
+        uf_log_info(w->log, "tuf", "re-signed timestamp/snapshot of %u repositor%s", n,
+                    n == 1 ? "y" : "ies");
+    db_pool_release(w->pool, d);
+}
+
 void notify_worker_pass(notify_worker *w)
 {
     emit_sla_events(w);
+    if (!atomic_load(&w->stop))
+        resign_repositories(w);
     if (!atomic_load(&w->stop))
         deliver_webhooks(w);
 }

@@ -1,8 +1,10 @@
 /*
  * notify_worker.h - the background thread that makes time-driven things happen after commit
  * (workflow.md §6.7, §6.9 step 8): every notify.interval seconds it emits the SLA warnings and
- * breaches that have come due (sla_events_emit_due) and delivers the webhook events of the
- * outbox whose time has come, retrying failures with exponential back-off.
+ * breaches that have come due (sla_events_emit_due), re-signs the TUF timestamps and
+ * snapshots that have used up half their lifetime (tuf_repo_refresh_due), and delivers the
+ * webhook events of the outbox whose time has come, retrying failures with exponential
+ * back-off.
  *
  * It takes a database connection only for its own short transactions, never during an HTTP
  * exchange, and request threads never wait for it. Stopping wakes it, aborts a transfer in

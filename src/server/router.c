@@ -17,7 +17,9 @@ static bool match(const char *pattern, const char *path, http_request *req, char
     while (*p && *s) {
         if (*p == '{') {
             const char *close = strchr(p, '}');
-            const char *seg_end = strchr(s, '/');
+            /* {name*} at the end of a pattern takes the rest of the path, slashes included */
+            bool rest = close && close > p + 1 && close[-1] == '*' && close[1] == '\0';
+            const char *seg_end = rest ? NULL : strchr(s, '/');
             size_t len = seg_end ? (size_t)(seg_end - s) : strlen(s);
             if (!close || len == 0 || n_params == HTTP_MAX_PATH_PARAMS || used + len + 1 > cap)
                 return false;

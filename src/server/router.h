@@ -1,5 +1,6 @@
 /*
  * router.h - matching "METHOD /path" against a table of routes with {param} segments.
+ * A last segment {param*} takes the rest of the path, slashes included.
  *
  * A route says who may call it (anyone, a signed-in user, an administrator); finer checks
  * (roles on a record, customer scope) belong to the handler. A path that exists with another

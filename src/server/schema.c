@@ -187,6 +187,44 @@ static const migration migrations[] = {
      "INSERT INTO sla_events (record_id, sla_id, cycle, kind, pct, at_ms)"
      "  SELECT record_id, sla_id, cycle, 'breach', 100, COALESCE(deadline_ms, started_at_ms)"
      "  FROM sla_clocks WHERE stage = 'breached';"},
+    {4, "TUF repositories: metadata versions, online keys, uploaded blobs, listed targets",
+     "CREATE TABLE tuf_metadata ("           /* every version of every role, bytes as served */
+     "  tenant TEXT NOT NULL,"
+     "  role TEXT NOT NULL,"
+     "  version INTEGER NOT NULL,"
+     "  body BLOB NOT NULL,"
+     "  sha256 TEXT NOT NULL,"
+     "  expires INTEGER NOT NULL,"
+     "  created_at INTEGER NOT NULL,"
+     "  created_by TEXT NOT NULL,"
+     "  PRIMARY KEY (tenant, role, version));"
+     "CREATE TABLE tuf_online_keys ("        /* snapshot and timestamp keys the server holds */
+     "  tenant TEXT NOT NULL,"
+     "  role TEXT NOT NULL CHECK (role IN ('snapshot', 'timestamp')),"
+     "  keyid TEXT NOT NULL,"
+     "  public_key TEXT NOT NULL,"             /* the TUF key object, JSON */
+     "  key_file TEXT NOT NULL,"               /* private half: a 0600 file under data_dir */
+     "  created_at INTEGER NOT NULL,"
+     "  retired_at INTEGER,"                   /* a pushed root no longer lists it */
+     "  PRIMARY KEY (tenant, keyid));"
+     "CREATE TABLE tuf_blobs ("               /* uploaded target files, content-addressed */
+     "  tenant TEXT NOT NULL,"
+     "  sha256 TEXT NOT NULL,"
+     "  sha1 TEXT NOT NULL,"
+     "  md5 TEXT NOT NULL,"
+     "  length INTEGER NOT NULL,"
+     "  created_at INTEGER NOT NULL,"
+     "  created_by TEXT NOT NULL,"
+     "  PRIMARY KEY (tenant, sha256));"
+     "CREATE TABLE tuf_targets ("             /* what the current targets roles list */
+     "  tenant TEXT NOT NULL,"
+     "  path TEXT NOT NULL,"
+     "  role TEXT NOT NULL,"
+     "  sha256 TEXT NOT NULL,"
+     "  length INTEGER NOT NULL,"
+     "  custom TEXT,"                          /* JSON, as signed */
+     "  PRIMARY KEY (tenant, role, path));"
+     "CREATE INDEX tuf_targets_path ON tuf_targets(tenant, path);"},
 };
 
 int schema_latest(void)

@@ -4,12 +4,14 @@ Each test case gets a fresh data directory and server (port 0, the port read bac
 --port-file), users made with `upflowd admin create-user`, and a small client that returns
 (status, json). Only the Python standard library is used.
 """
+import http.server
 import json
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 import unittest
 import urllib.error
@@ -132,6 +134,23 @@ class Server:
         if r.returncode != 0:
             raise AssertionError("sqlite3: " + r.stderr)
         return r.stdout
+
+
+class LoopbackHTTP:
+    """A threaded HTTP server on 127.0.0.1 with a handler class, for mirrors and proxies that
+    stand between a client and upflowd."""
+
+    def start_http(self, handler):
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 class ServerTestCase(unittest.TestCase):
