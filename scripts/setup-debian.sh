@@ -21,6 +21,8 @@ packages=(
   tzdata
   # tests (integration tests drive the server with Python's standard library)
   libcmocka-dev sqlite3 python3
+  # the demo talks to the API with curl where the CLI has no command yet
+  curl
 )
 
 missing=()

@@ -40,6 +40,8 @@ static const str_setting strings[] = {
     STR("repository.root", root_file),
     STR("server.url", server_url),
     STR("server.credentials", credentials),
+    STR("server.director_key", director_key),
+    STR("server.attributes", attributes),
     STR("slots.A", slot_path[0]),
     STR("slots.B", slot_path[1]),
     STR("bootloader.backend", boot_backend),
@@ -102,6 +104,12 @@ bool agent_config_set(agent_config *c, const char *section, const char *key, con
     for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
         if (strcmp(name, numbers[i].name) == 0)
             return set_number(c, &numbers[i], value, err);
+    if (strcmp(name, "server.defer") == 0) {
+        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+            return uf_error_set(err, UF_E_INVALID, "%s: '%s' is not true or false", name, value);
+        c->defer = strcmp(value, "true") == 0;
+        return true;
+    }
     if (strcmp(name, "health.command") == 0) {
         if (c->n_health == AGENT_MAX_HEALTH)
             return uf_error_set(err, UF_E_INVALID, "%s: at most %d commands", name,

@@ -12,7 +12,10 @@
  *     root = /etc/upflow/root.json       ; the first trusted root (installed once)
  *     [server]
  *     url         = https://updates.example.com        ; rollouts (issue #6)
- *     credentials = /etc/upflow/device-token
+ *     credentials = /etc/upflow/device-token  ; default DATA_DIR/device-token (register)
+ *     director_key = /etc/upflow/director.json ; default DATA_DIR/director-key.json
+ *     defer       = false                ; true: soft rollouts wait (so does DATA_DIR/defer)
+ *     attributes  = site=shanghai,line=3 ; reported in the inventory
  *     [slots]
  *     A = /dev/mmcblk0p2                 ; block devices or files
  *     B = /dev/mmcblk0p3
@@ -58,6 +61,9 @@ typedef struct agent_config {
     char root_file[AGENT_STR_MAX];
     char server_url[AGENT_STR_MAX];
     char credentials[AGENT_STR_MAX];
+    char director_key[AGENT_STR_MAX];
+    char attributes[AGENT_STR_MAX]; /* "key=value,key=value" */
+    bool defer;
     char slot_path[2][AGENT_STR_MAX]; /* [0] = A, [1] = B */
     uint64_t slot_size;
     char boot_backend[16];

@@ -40,6 +40,27 @@ bool uf_fetch_get(uf_fetch *f, const char *url, size_t max, uf_buf *out, uf_erro
 bool uf_fetch_range(uf_fetch *f, const char *url, uint64_t offset, uint64_t len, uf_buf *out,
                     uf_error *err);
 
+/* One request to an HTTP API (server_link.h): any method, extra header lines, a JSON body. */
+typedef struct uf_fetch_request {
+    const char *method;          /* "GET", "POST", "PUT" */
+    const char *url;
+    const char *const *headers;  /* NULL-terminated "Name: value" lines, or NULL */
+    const char *body;            /* sent as application/json; NULL: none */
+    size_t max;                  /* cap of the response body */
+} uf_fetch_request;
+
+typedef struct uf_fetch_response {
+    long status;     /* the HTTP status */
+    char etag[128];  /* the ETag header; "" when none (or too long to keep) */
+    uf_buf body;     /* initialised and freed by the caller; the answer is appended */
+} uf_fetch_response;
+
+/* Send req and read the answer, whatever its status (the caller judges resp->status). Fails
+ * only when no answer came: UF_E_IO, UF_E_TIMEOUT (each request has a 60 s limit), or
+ * UF_E_TOO_LARGE for a body over req->max. */
+bool uf_fetch_send(uf_fetch *f, const uf_fetch_request *req, uf_fetch_response *resp,
+                   uf_error *err);
+
 /* The TUF client's fetcher over f. */
 uf_tuf_fetcher uf_fetch_tuf(uf_fetch *f);
 

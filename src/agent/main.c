@@ -5,7 +5,9 @@
  *   upflow-agent [-c FILE] [--set S.K=V] install [--repo URL|DIR] RELEASE
  *   upflow-agent [-c FILE] status [--json]
  *   upflow-agent [-c FILE] mark-good | mark-bad
- *   upflow-agent [-c FILE] run                   finish what a restart interrupted
+ *   upflow-agent [-c FILE] run [--once]          finish what a restart interrupted; with
+ *                                                server.url: then poll and carry out (daemon.h)
+ *   upflow-agent [-c FILE] register --gateway-token-file FILE
  *   upflow-agent [-c FILE] provision SLOT        first boot environment (device images)
  *   upflow-agent [-c FILE] simulate-power-on     the sim bootloader's power cycle
  *
@@ -21,6 +23,7 @@
 
 #include "agent/agent.h"
 #include "agent/boot_sim.h"
+#include "agent/daemon.h"
 #include "agent/installed.h"
 #include "lib/cmdline.h"
 #include "lib/json.h"
@@ -39,7 +42,12 @@ static void print_help(void)
            "  status [--json]          slots, versions, the update in progress, last result\n"
            "  mark-good                commit the running trial slot\n"
            "  mark-bad                 roll back from the running trial slot\n"
-           "  run                      finish or undo what a restart interrupted\n"
+           "  run [--once]             finish or undo what a restart interrupted; with\n"
+           "                           server.url set, then poll the server and carry out\n"
+           "                           its rollouts (--once: one poll)\n"
+           "  register --gateway-token-file FILE\n"
+           "                           register at server.url with the tenant's gateway\n"
+           "                           token; the device token goes to the data directory\n"
            "  provision SLOT           write the first boot environment (primary SLOT)\n"
            "  simulate-power-on        power-cycle the sim bootloader (tests, the demo)\n"
            "\n"
@@ -197,13 +205,32 @@ static int cmd_mark(cli *c, bool good)
     return finish(c, next);
 }
 
-static int cmd_run(cli *c)
+static int cmd_run(cli *c, int argc, char **argv)
 {
+    bool once = argc == 2 && strcmp(argv[1], "--once") == 0;
+    if (argc > 2 || (argc == 2 && !once))
+        return uf_cmdline_usage_error(prog, "run takes only --once");
     uf_error err;
     agent_next next;
-    if (!agent_resume(&c->a, &next, &err))
+    if (!c->cfg.server_url[0]) /* no server: finish what the journal says, and stop */
+        return agent_resume(&c->a, &next, &err) ? finish(c, next) : fail(&err);
+    agent_daemon d;
+    if (!agent_daemon_open(&d, &c->a, &c->log, &err))
         return fail(&err);
-    return finish(c, next);
+    bool ok = agent_daemon_run(&d, once, &next, &err);
+    agent_daemon_close(&d);
+    return ok ? finish(c, next) : fail(&err);
+}
+
+static int cmd_register(cli *c, int argc, char **argv)
+{
+    if (argc != 3 || strcmp(argv[1], "--gateway-token-file") != 0)
+        return uf_cmdline_usage_error(prog, "register takes --gateway-token-file FILE");
+    uf_error err;
+    if (!agent_daemon_register(&c->a, argv[2], &err))
+        return fail(&err);
+    printf("registered %s at %s\n", c->cfg.device_id, c->cfg.server_url);
+    return UF_EXIT_OK;
 }
 
 static int cmd_provision(cli *c, int argc, char **argv)
@@ -238,12 +265,14 @@ static int dispatch(cli *c, int argc, char **argv)
         return cmd_install(c, argc, argv);
     if (strcmp(cmd, "status") == 0)
         return cmd_status(c, argc, argv);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(c, argc, argv);
+    if (strcmp(cmd, "register") == 0)
+        return cmd_register(c, argc, argv);
     if (argc > 1 && strcmp(cmd, "provision") != 0)
         return uf_cmdline_usage_error(prog, "%s takes no arguments", cmd);
     if (strcmp(cmd, "mark-good") == 0 || strcmp(cmd, "mark-bad") == 0)
         return cmd_mark(c, strcmp(cmd, "mark-good") == 0);
-    if (strcmp(cmd, "run") == 0)
-        return cmd_run(c);
     if (strcmp(cmd, "provision") == 0)
         return cmd_provision(c, argc, argv);
     if (strcmp(cmd, "simulate-power-on") == 0)

@@ -603,7 +603,7 @@ bool agent_install(agent *a, const char *release, agent_next *next, uf_error *er
     if (!open_tuf(a, &c, err) || !check_release(a, c, release, running, &ri, err) ||
         !check_pin(a, release, &ri, err) || !check_room(a, (uint64_t)ri.index.length, err) ||
         !uf_tuf_client_download_target(c, &ri.index, idx_path, err) ||
-        ((!resume || (parked && !a->download_only)) && !pre_install(a, err))) {
+        (!resume && !pre_install(a, err))) {
         uf_tuf_client_free(c);
         return false;
     }

@@ -14,5 +14,6 @@ int cmd_audit(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_repo(int argc, char **argv);
 int cmd_release(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const uf_subcommand commands[] = {
     {"image", "create, inspect, verify and extract chunked images", cmd_image},
     {"repo", "the offline keys and metadata of a TUF repository", cmd_repo},
     {"release", "add releases to the TUF repository and sign them", cmd_release},
+    {"sim", "simulated devices: a fleet running the real agent", cmd_sim},
     {NULL, NULL, NULL},
 };
 

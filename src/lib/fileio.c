@@ -18,6 +18,91 @@ static void observe(const uf_file_observer *obs, const char *point)
         obs->step(obs->ctx, point);
 }
 
+bool uf_file_writer_open(uf_file_writer *w, const char *path, const uf_file_observer *obs,
+                         uf_error *err)
+{
+    memset(w, 0, sizeof *w);
+    w->fd = -1;
+    w->obs = obs;
+    w->path = strdup(path);
+    w->tmp = malloc(strlen(path) + 16);
+    if (!w->path || !w->tmp) {
+        uf_file_writer_abort(w);
+        return uf_error_set(err, UF_E_NOMEM, "out of memory");
+    }
+    sprintf(w->tmp, "%s.tmp.XXXXXX", path);
+    w->fd = mkstemp(w->tmp);
+    if (w->fd < 0) {
+        uf_error_errno(err, errno, "create %s", w->tmp);
+        w->tmp[0] = '\0';
+        uf_file_writer_abort(w);
+        return false;
+    }
+    return true;
+}
+
+bool uf_file_writer_write(uf_file_writer *w, const void *data, size_t len, uf_error *err)
+{
+    for (size_t done = 0; done < len;) {
+        ssize_t n = write(w->fd, (const char *)data + done, len - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return uf_error_errno(err, errno, "write %s", w->tmp);
+        done += (size_t)n;
+    }
+    return true;
+}
+
+void uf_file_writer_abort(uf_file_writer *w)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->tmp && w->tmp[0])
+        unlink(w->tmp);
+    free(w->tmp);
+    free(w->path);
+    memset(w, 0, sizeof *w);
+    w->fd = -1;
+}
+
+bool uf_file_writer_commit(uf_file_writer *w, uf_error *err)
+{
+    bool ok = false;
+    observe(w->obs, "fsync.before");
+    if (fchmod(w->fd, 0644) != 0 || fsync(w->fd) != 0) {
+        uf_error_errno(err, errno, "fsync %s", w->tmp);
+        goto fail;
+    }
+    observe(w->obs, "fsync.after");
+    int fd = w->fd;
+    w->fd = -1;
+    if (close(fd) != 0) {
+        uf_error_errno(err, errno, "close %s", w->tmp);
+        goto fail;
+    }
+    observe(w->obs, "rename.before");
+    if (rename(w->tmp, w->path) != 0) {
+        uf_error_errno(err, errno, "rename %s to %s", w->tmp, w->path);
+        goto fail;
+    }
+    w->tmp[0] = '\0'; /* renamed: nothing to unlink any more */
+    observe(w->obs, "rename.after");
+    observe(w->obs, "dirsync.before");
+    int dfd = open(dirname(w->path), O_RDONLY | O_DIRECTORY);
+    if (dfd < 0 || fsync(dfd) != 0)
+        uf_error_errno(err, errno, "fsync the directory of the new file");
+    else
+        ok = true;
+    if (dfd >= 0)
+        close(dfd);
+    if (ok)
+        observe(w->obs, "dirsync.after");
+fail:
+    uf_file_writer_abort(w);
+    return ok;
+}
+
 bool uf_file_write_atomic(const char *path, const void *data, size_t len, uf_error *err)
 {
     return uf_file_write_atomic_observed(path, data, len, NULL, err);
@@ -26,73 +111,16 @@ bool uf_file_write_atomic(const char *path, const void *data, size_t len, uf_err
 bool uf_file_write_atomic_observed(const char *path, const void *data, size_t len,
                                    const uf_file_observer *obs, uf_error *err)
 {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16), *dircopy = strdup(path);
-    bool ok = false;
-    int fd = -1;
-    if (!tmp || !dircopy) {
-        uf_error_set(err, UF_E_NOMEM, "out of memory");
-        goto out;
-    }
-    sprintf(tmp, "%s.tmp.XXXXXX", path);
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        uf_error_errno(err, errno, "create %s", tmp);
-        goto out;
-    }
+    uf_file_writer w;
+    if (!uf_file_writer_open(&w, path, obs, err))
+        return false;
     observe(obs, "write.before");
-    for (size_t done = 0; done < len;) {
-        ssize_t n = write(fd, (const char *)data + done, len - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            uf_error_errno(err, errno, "write %s", tmp);
-            goto out_unlink;
-        }
-        done += (size_t)n;
+    if (!uf_file_writer_write(&w, data, len, err)) {
+        uf_file_writer_abort(&w);
+        return false;
     }
     observe(obs, "write.after");
-    observe(obs, "fsync.before");
-    if (fchmod(fd, 0644) != 0 || fsync(fd) != 0) {
-        uf_error_errno(err, errno, "fsync %s", tmp);
-        goto out_unlink;
-    }
-    observe(obs, "fsync.after");
-    if (close(fd) != 0) {
-        fd = -1;
-        uf_error_errno(err, errno, "close %s", tmp);
-        goto out_unlink;
-    }
-    fd = -1;
-    observe(obs, "rename.before");
-    if (rename(tmp, path) != 0) {
-        uf_error_errno(err, errno, "rename %s to %s", tmp, path);
-        goto out_unlink;
-    }
-    observe(obs, "rename.after");
-    observe(obs, "dirsync.before");
-    int dfd = open(dirname(dircopy), O_RDONLY | O_DIRECTORY);
-    if (dfd < 0 || fsync(dfd) != 0) {
-        uf_error_errno(err, errno, "fsync directory of %s", path);
-        if (dfd >= 0)
-            close(dfd);
-        goto out;
-    }
-    close(dfd);
-    observe(obs, "dirsync.after");
-    ok = true;
-    goto out;
-out_unlink:
-    if (fd >= 0)
-        close(fd);
-    fd = -1;
-    unlink(tmp);
-out:
-    if (fd >= 0)
-        close(fd);
-    free(tmp);
-    free(dircopy);
-    return ok;
+    return uf_file_writer_commit(&w, err);
 }
 
 bool uf_file_read_capped(const char *path, size_t max, uf_buf *out, uf_error *err)

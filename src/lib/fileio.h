@@ -30,6 +30,20 @@ typedef struct uf_file_observer {
 /* uf_file_write_atomic, telling obs (which may be NULL) of each step. */
 bool uf_file_write_atomic_observed(const char *path, const void *data, size_t len,
                                    const uf_file_observer *obs, uf_error *err);
+/* The same, written piece by piece (a download streamed to disk): open makes the temporary
+ * file, commit makes it durable and renames it over path, abort removes it. commit and abort
+ * both release the writer. */
+typedef struct uf_file_writer {
+    char *path, *tmp;
+    int fd;
+    const uf_file_observer *obs;
+} uf_file_writer;
+bool uf_file_writer_open(uf_file_writer *w, const char *path, const uf_file_observer *obs,
+                         uf_error *err);
+bool uf_file_writer_write(uf_file_writer *w, const void *data, size_t len, uf_error *err);
+bool uf_file_writer_commit(uf_file_writer *w, uf_error *err);
+void uf_file_writer_abort(uf_file_writer *w);
+
 /* Append at most max bytes of path to out: more is UF_E_TOO_LARGE, absence UF_E_NOT_FOUND. */
 bool uf_file_read_capped(const char *path, size_t max, uf_buf *out, uf_error *err);
 /* Create the missing parent directories of path (mode 0755); path itself is not created. */

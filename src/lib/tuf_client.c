@@ -763,18 +763,78 @@ bool uf_tuf_client_fetch_target(uf_tuf_client *c, const uf_tuf_target_info *targ
                                       out->len, err);
 }
 
+/* Does the file at path hold the target? Read in blocks, never whole. */
+static bool file_matches(const uf_tuf_target_info *target, const char *path)
+{
+    uf_error ignored;
+    FILE *fp = fopen(path, "rb");
+    uf_tuf_content_check *ck = fp ? uf_tuf_check_begin(target->path, target->hashes,
+                                                        target->length, &ignored)
+                                  : NULL;
+    bool ok = ck != NULL;
+    char block[65536];
+    size_t n;
+    while (ok && (n = fread(block, 1, sizeof block, fp)) > 0)
+        ok = uf_tuf_check_update(ck, block, n, &ignored);
+    ok = ok && !ferror(fp) && uf_tuf_check_end(ck, &ignored);
+    uf_tuf_check_free(ck);
+    if (fp)
+        fclose(fp);
+    return ok;
+}
+
+typedef struct stream_sink {
+    uf_file_writer *w;
+    uf_tuf_content_check *ck;
+} stream_sink;
+
+static bool to_file(void *ctx, const void *data, size_t len, uf_error *err)
+{
+    stream_sink *s = ctx;
+    return uf_tuf_check_update(s->ck, data, len, err) &&
+           uf_file_writer_write(s->w, data, len, err);
+}
+
+/* Fetch the target straight into a temporary file beside dest, checked on the way. */
+static bool stream_target(uf_tuf_client *c, const uf_tuf_target_info *target,
+                          const char *dest_path, uf_error *err)
+{
+    char *name = target_name(c, target), *url = name ? join(c->targets_base, name) : NULL;
+    free(name);
+    if (!url)
+        return uf_error_set(err, UF_E_NOMEM, "out of memory");
+    uf_file_writer w;
+    stream_sink s = {.w = &w};
+    bool ok = uf_file_mkdir_parents(dest_path, err) &&
+              uf_file_writer_open(&w, dest_path, NULL, err);
+    if (!ok) {
+        free(url);
+        return false;
+    }
+    s.ck = uf_tuf_check_begin(target->path, target->hashes, target->length, err);
+    ok = s.ck &&
+         (c->cfg.fetcher.stream(c->cfg.fetcher.ctx, url, (size_t)target->length, to_file, &s,
+                                err) ||
+          uf_error_prefix(err, "target %s", target->path)) &&
+         uf_tuf_check_end(s.ck, err);
+    uf_tuf_check_free(s.ck);
+    free(url);
+    if (!ok) {
+        uf_file_writer_abort(&w);
+        return false;
+    }
+    return uf_file_writer_commit(&w, err);
+}
+
 bool uf_tuf_client_download_target(uf_tuf_client *c, const uf_tuf_target_info *target,
                                    const char *dest_path, uf_error *err)
 {
-    uf_buf data = UF_BUF_INIT;
     /* a local copy that matches is the target already: nothing to fetch (tuf.md §13.2) */
-    if (uf_file_read_capped(dest_path, (size_t)target->length, &data, NULL) &&
-        uf_tuf_check_content(target->path, target->hashes, target->length, data.data, data.len,
-                             NULL)) {
-        uf_buf_free(&data);
+    if (file_matches(target, dest_path))
         return true;
-    }
-    uf_buf_reset(&data);
+    if (c->cfg.fetcher.stream)
+        return stream_target(c, target, dest_path, err);
+    uf_buf data = UF_BUF_INIT;
     bool ok = uf_tuf_client_fetch_target(c, target, &data, err) &&
               uf_file_mkdir_parents(dest_path, err) &&
               uf_file_write_atomic(dest_path, data.data ? data.data : "", data.len, err);

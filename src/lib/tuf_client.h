@@ -26,8 +26,13 @@
 
 /* Fetch `url` into out (empty on entry), at most max_bytes: more is UF_E_TOO_LARGE (stop
  * reading there: endless data); a missing file (HTTP 403/404) is UF_E_NOT_FOUND. */
+typedef bool (*uf_tuf_sink)(void *sink_ctx, const void *data, size_t len, uf_error *err);
 typedef struct uf_tuf_fetcher {
     bool (*fetch)(void *ctx, const char *url, size_t max_bytes, uf_buf *out, uf_error *err);
+    /* Optional: the same, handing the bytes to sink as they arrive (a false from the sink
+     * stops the transfer with its error), so a large target never sits in memory. */
+    bool (*stream)(void *ctx, const char *url, size_t max_bytes, uf_tuf_sink sink,
+                   void *sink_ctx, uf_error *err);
     void *ctx;
 } uf_tuf_fetcher;
 
@@ -79,7 +84,9 @@ bool uf_tuf_client_fetch_target(uf_tuf_client *c, const uf_tuf_target_info *targ
 char *uf_tuf_client_target_url(const uf_tuf_client *c, const uf_tuf_target_info *target);
 
 /* Make dest_path hold the target: nothing is fetched when dest_path already matches its
- * length and hashes; otherwise fetch, verify and write atomically. */
+ * length and hashes; otherwise fetch, verify and write atomically. With a streaming fetcher
+ * the bytes go to the temporary file as they arrive, checked on the way: memory stays a few
+ * KiB whatever the target's size. */
 bool uf_tuf_client_download_target(uf_tuf_client *c, const uf_tuf_target_info *target,
                                    const char *dest_path, uf_error *err);
 

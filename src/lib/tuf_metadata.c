@@ -504,33 +504,93 @@ bool uf_tuf_delegation_matches(const json_t *role, const char *target_path)
 
 /* --- content checks ------------------------------------------------------------------ */
 
-bool uf_tuf_check_content(const char *label, const json_t *hashes, int64_t length,
-                          const void *data, size_t len, uf_error *err)
+#define CHECK_MAX_HASHES 4
+
+struct uf_tuf_content_check {
+    char label[160];
+    int64_t length;
+    uint64_t seen;
+    size_t n;
+    uf_hash *h[CHECK_MAX_HASHES];
+    char alg[CHECK_MAX_HASHES][8];
+    char expected[CHECK_MAX_HASHES][UF_HASH_MAX_HEX];
+};
+
+void uf_tuf_check_free(uf_tuf_content_check *ck)
 {
-    if (length >= 0 && (uint64_t)len > (uint64_t)length)
-        return uf_error_set(err, UF_E_TOO_LARGE, "%s: %zu bytes, longer than the listed %lld",
-                            label, len, (long long)length);
-    if (length >= 0 && (uint64_t)len != (uint64_t)length)
-        return uf_error_set(err, UF_E_HASH_MISMATCH,
-                            "%s: length %zu does not match the listed %lld", label, len,
-                            (long long)length);
-    if (!hashes)
-        return true;
+    if (!ck)
+        return;
+    for (size_t i = 0; i < ck->n; i++)
+        uf_hash_free(ck->h[i]);
+    free(ck);
+}
+
+uf_tuf_content_check *uf_tuf_check_begin(const char *label, const json_t *hashes,
+                                         int64_t length, uf_error *err)
+{
+    uf_tuf_content_check *ck = calloc(1, sizeof *ck);
+    if (!ck) {
+        uf_error_set(err, UF_E_NOMEM, "out of memory");
+        return NULL;
+    }
+    snprintf(ck->label, sizeof ck->label, "%s", label);
+    ck->length = length;
     const char *alg;
     json_t *expected;
     json_object_foreach((json_t *)(uintptr_t)hashes, alg, expected) {
         uf_hash_alg a;
         if ((strcmp(alg, "sha256") != 0 && strcmp(alg, "sha512") != 0) ||
-            !uf_hash_alg_from_name(alg, &a, NULL))
-            return uf_error_set(err, UF_E_UNSUPPORTED, "%s: unsupported hash algorithm \"%s\"",
-                                label, alg);
+            !uf_hash_alg_from_name(alg, &a, NULL) || ck->n == CHECK_MAX_HASHES) {
+            uf_error_set(err, UF_E_UNSUPPORTED, "%s: unsupported hash algorithm \"%s\"", label,
+                         alg);
+            uf_tuf_check_free(ck);
+            return NULL;
+        }
+        snprintf(ck->alg[ck->n], sizeof ck->alg[0], "%s", alg);
+        snprintf(ck->expected[ck->n], sizeof ck->expected[0], "%s",
+                 json_is_string(expected) ? json_string_value(expected) : "?");
+        if (!(ck->h[ck->n++] = uf_hash_new(a, err))) {
+            uf_tuf_check_free(ck);
+            return NULL;
+        }
+    }
+    return ck;
+}
+
+bool uf_tuf_check_update(uf_tuf_content_check *ck, const void *data, size_t len, uf_error *err)
+{
+    ck->seen += len;
+    if (ck->length >= 0 && ck->seen > (uint64_t)ck->length)
+        return uf_error_set(err, UF_E_TOO_LARGE, "%s: %llu bytes, longer than the listed %lld",
+                            ck->label, (unsigned long long)ck->seen, (long long)ck->length);
+    for (size_t i = 0; i < ck->n; i++)
+        if (!uf_hash_update(ck->h[i], data, len, err))
+            return uf_error_prefix(err, "%s", ck->label);
+    return true;
+}
+
+bool uf_tuf_check_end(uf_tuf_content_check *ck, uf_error *err)
+{
+    if (ck->length >= 0 && ck->seen != (uint64_t)ck->length)
+        return uf_error_set(err, UF_E_HASH_MISMATCH,
+                            "%s: length %llu does not match the listed %lld", ck->label,
+                            (unsigned long long)ck->seen, (long long)ck->length);
+    for (size_t i = 0; i < ck->n; i++) {
         char hex[UF_HASH_MAX_HEX];
-        if (!uf_hash_buf_hex(a, data, len, hex, err))
-            return uf_error_prefix(err, "%s", label);
-        if (!json_is_string(expected) || strcmp(hex, json_string_value(expected)) != 0)
+        if (!uf_hash_final_hex(ck->h[i], hex, err))
+            return uf_error_prefix(err, "%s", ck->label);
+        if (strcmp(hex, ck->expected[i]) != 0)
             return uf_error_set(err, UF_E_HASH_MISMATCH, "%s: %s %s does not match the listed %s",
-                                label, alg, hex,
-                                json_is_string(expected) ? json_string_value(expected) : "?");
+                                ck->label, ck->alg[i], hex, ck->expected[i]);
     }
     return true;
+}
+
+bool uf_tuf_check_content(const char *label, const json_t *hashes, int64_t length,
+                          const void *data, size_t len, uf_error *err)
+{
+    uf_tuf_content_check *ck = uf_tuf_check_begin(label, hashes, length, err);
+    bool ok = ck && uf_tuf_check_update(ck, data, len, err) && uf_tuf_check_end(ck, err);
+    uf_tuf_check_free(ck);
+    return ok;
 }

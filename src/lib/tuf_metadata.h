@@ -102,4 +102,14 @@ bool uf_tuf_delegation_matches(const json_t *role, const char *target_path);
 bool uf_tuf_check_content(const char *label, const json_t *hashes, int64_t length,
                           const void *data, size_t len, uf_error *err);
 
+/* The same check over bytes that arrive in pieces (a download streamed to disk): begin
+ * refuses an unknown algorithm, update refuses bytes past the listed length at once (endless
+ * data), end checks the exact length and every hash. */
+typedef struct uf_tuf_content_check uf_tuf_content_check;
+uf_tuf_content_check *uf_tuf_check_begin(const char *label, const json_t *hashes,
+                                         int64_t length, uf_error *err);
+bool uf_tuf_check_update(uf_tuf_content_check *ck, const void *data, size_t len, uf_error *err);
+bool uf_tuf_check_end(uf_tuf_content_check *ck, uf_error *err);
+void uf_tuf_check_free(uf_tuf_content_check *ck);
+
 #endif

@@ -3,6 +3,7 @@
  * resolve the bearer token, enforce the route's access level, run the handler.
  */
 #include "server/api.h"
+#include "server/tuf_repo.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,9 @@ size_t api_collect_routes(route *out, size_t cap)
     n = append(out, n, cap, api_attachments_routes, api_attachments_routes_n);
     n = append(out, n, cap, api_notifications_routes, api_notifications_routes_n);
     n = append(out, n, cap, api_tuf_routes, api_tuf_routes_n);
+    n = append(out, n, cap, api_devices_routes, api_devices_routes_n);
+    n = append(out, n, cap, api_device_routes, api_device_routes_n);
+    n = append(out, n, cap, api_rollouts_routes, api_rollouts_routes_n);
     return n;
 }
 
@@ -51,6 +55,30 @@ static const char *bearer_token(const http_request *req)
 }
 
 void api_fail(api_call *c, const uf_error *err) { http_set_error(c->resp, err); }
+
+bool api_release_manager(api_call *c)
+{
+    /* release_mgr is the same job's name in the software-modification template */
+    if (auth_is_admin(c->who) || auth_has_role(c->who, "release_manager", NULL, NULL) ||
+        auth_has_role(c->who, "release_mgr", NULL, NULL))
+        return true;
+    http_set_errorf(c->resp, UF_E_FORBIDDEN, "%s %s needs the release_manager role",
+                    c->req->method, c->req->route);
+    return false;
+}
+
+const char *api_tenant_query(api_call *c)
+{
+    const char *t = http_query(c->req, "tenant");
+    uf_error err;
+    if (!t)
+        t = "default";
+    if (!tuf_tenant_valid(t, &err)) {
+        api_fail(c, &err);
+        return NULL;
+    }
+    return t;
+}
 
 void api_respond(api_call *c, int status, json_t *body, const uf_error *err)
 {
@@ -119,6 +147,27 @@ void api_dispatch(void *app, http_request *req, http_response *resp)
     api_call call = {.srv = srv, .db = d, .who = NULL, .req = req, .resp = resp};
     const char *token = bearer_token(req);
     uf_error err;
+    device_identity dev;
+    char tenant[64];
+    if (r->access == ROUTE_DEVICE || r->access == ROUTE_GATEWAY) {
+        bool ok = token && (r->access == ROUTE_DEVICE ? device_authenticate(d, token, &dev, &err)
+                                                      : device_gateway_tenant(d, token, tenant,
+                                                                              &err));
+        if (!ok) {
+            if (!token)
+                uf_error_set(&err, UF_E_UNAUTHORIZED, "send Authorization: Bearer <%s token>",
+                             r->access == ROUTE_DEVICE ? "device" : "gateway");
+            http_set_error(resp, &err);
+            http_add_header(resp, "WWW-Authenticate", "Bearer");
+            goto done;
+        }
+        call.device = r->access == ROUTE_DEVICE ? &dev : NULL;
+        call.gateway_tenant = r->access == ROUTE_GATEWAY ? tenant : NULL;
+        snprintf(req->actor, sizeof req->actor, "device:%s",
+                 r->access == ROUTE_DEVICE ? dev.name : "gateway");
+        r->handler(&call);
+        goto done;
+    }
     if (token || r->access != ROUTE_PUBLIC) {
         if (!token) {
             http_set_errorf(resp, UF_E_UNAUTHORIZED, "sign in first: send Authorization: Bearer <token>");

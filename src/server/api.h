@@ -7,13 +7,16 @@
 #define UPFLOW_SERVER_API_H
 
 #include "server/auth.h"
+#include "server/device.h"
 #include "server/router.h"
 #include "server/server.h"
 
 typedef struct api_call {
     upflowd *srv;
     db *db;                 /* a pooled connection, held for the call */
-    const auth_identity *who; /* NULL on public routes without a token */
+    const auth_identity *who; /* NULL on public routes without a token, and device routes */
+    const device_identity *device; /* ROUTE_DEVICE: the calling device */
+    const char *gateway_tenant;    /* ROUTE_GATEWAY: the tenant whose gateway token it is */
     http_request *req;
     http_response *resp;
 } api_call;
@@ -40,6 +43,12 @@ extern const route api_notifications_routes[];
 extern const size_t api_notifications_routes_n;
 extern const route api_tuf_routes[];
 extern const size_t api_tuf_routes_n;
+extern const route api_devices_routes[];
+extern const size_t api_devices_routes_n;
+extern const route api_device_routes[];
+extern const size_t api_device_routes_n;
+extern const route api_rollouts_routes[];
+extern const size_t api_rollouts_routes_n;
 
 /* http_options.upload_limit for upflowd: which requests stream their body to disk, and how
  * many bytes they may send (attachments: server.max_upload; release files:
@@ -55,6 +64,12 @@ bool api_param_id(api_call *c, size_t i, int64_t *out);
 void api_fail(api_call *c, const uf_error *err);
 /* Answer status with body (stolen), or err when body is NULL. */
 void api_respond(api_call *c, int status, json_t *body, const uf_error *err);
+/* Release managers (role release_manager, or release_mgr as the software-modification
+ * template calls it) and administrators run releases, devices and rollouts; anyone else is
+ * answered 403. */
+bool api_release_manager(api_call *c);
+/* ?tenant= (default "default"), checked; on failure the 404 is set and NULL returned. */
+const char *api_tenant_query(api_call *c);
 /* Start the call's write transaction; on failure the error response is set. */
 bool api_begin(api_call *c);
 /* Answer {"items": [...]} with what row() appends for each row of the query (row may skip a

@@ -32,16 +32,6 @@ static tuf_repo_config repo_config(const upflowd *srv)
                              .snapshot_expiry = srv->cfg.tuf_snapshot_expiry};
 }
 
-/* Release managers and administrators manage repositories. */
-static bool may_manage(api_call *c)
-{
-    if (auth_is_admin(c->who) || auth_has_role(c->who, "release_manager", NULL, NULL))
-        return true;
-    http_set_errorf(c->resp, UF_E_FORBIDDEN, "managing a release repository needs the "
-                    "release_manager role");
-    return false;
-}
-
 static const char *tenant_param(api_call *c)
 {
     uf_error err;
@@ -155,7 +145,7 @@ static void get_target(api_call *c)
 static const char *managed_tenant(api_call *c)
 {
     const char *tenant = tenant_param(c);
-    return tenant && may_manage(c) ? tenant : NULL;
+    return tenant && api_release_manager(c) ? tenant : NULL;
 }
 
 static void get_status(api_call *c)

@@ -23,6 +23,8 @@
  *     timestamp_expiry = 86400            ; seconds a timestamp.json is valid (re-signed at half)
  *     snapshot_expiry  = 604800           ; seconds a snapshot.json is valid (re-signed at half)
  *     max_target_size  = 17179869184      ; bytes of one uploaded release file
+ *     [devices]
+ *     poll_interval = 60                  ; seconds between a device's polls (told to devices)
  *
  * An unknown section or key is an error that names the line, so a typo is never ignored.
  */
@@ -56,6 +58,7 @@ typedef struct server_config {
     int64_t tuf_timestamp_expiry;
     int64_t tuf_snapshot_expiry;
     uint64_t max_target_size;
+    unsigned poll_interval;
 } server_config;
 
 /* The built-in defaults. templates_dir and calendars_dir default to the source tree's

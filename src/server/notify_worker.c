@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "server/sla.h"
+#include "server/rollout.h"
 #include "server/tuf_repo.h"
 #include "server/webhook.h"
 
@@ -155,11 +156,25 @@ static void resign_repositories(notify_worker *w)
     db_pool_release(w->pool, d);
 }
 
+/* Scheduled rollout starts, and thresholds re-checked (rollout.h). */
+static void tick_rollouts(notify_worker *w)
+{
+    rollout_env env = {.reg = w->reg, .data_dir = w->cfg->data_dir};
+    db *d = db_pool_acquire(w->pool);
+    unsigned n = 0;
+    uf_error err;
+    if (!rollout_tick(d, &env, (int64_t)time(NULL), &n, &err))
+        uf_log_error(w->log, "rollout", "%s", err.msg);
+    db_pool_release(w->pool, d);
+}
+
 void notify_worker_pass(notify_worker *w)
 {
     emit_sla_events(w);
     if (!atomic_load(&w->stop))
         resign_repositories(w);
+    if (!atomic_load(&w->stop))
+        tick_rollouts(w);
     if (!atomic_load(&w->stop))
         deliver_webhooks(w);
 }

@@ -11,7 +11,9 @@
 
 #include "server/http.h"
 
-typedef enum { ROUTE_PUBLIC, ROUTE_USER, ROUTE_ADMIN } route_access;
+/* Who may call: anyone; a signed-in user; an administrator; a device with its own token
+ * ("udt_..."); a tenant's gateway token ("ugw_...", registration only). */
+typedef enum { ROUTE_PUBLIC, ROUTE_USER, ROUTE_ADMIN, ROUTE_DEVICE, ROUTE_GATEWAY } route_access;
 
 struct api_call; /* what a handler works with: see api.h */
 

@@ -225,6 +225,93 @@ static const migration migrations[] = {
      "  custom TEXT,"                          /* JSON, as signed */
      "  PRIMARY KEY (tenant, role, path));"
      "CREATE INDEX tuf_targets_path ON tuf_targets(tenant, path);"},
+    {5, "devices and rollouts: registry, groups, director keys, rollouts, actions, events",
+     "CREATE TABLE tenants ("
+     "  name TEXT PRIMARY KEY,"
+     "  gateway_token_sha256 TEXT UNIQUE,"      /* registers unknown devices on first contact */
+     "  created_at INTEGER NOT NULL);"
+     "CREATE TABLE devices ("
+     "  id INTEGER PRIMARY KEY,"
+     "  tenant TEXT NOT NULL,"
+     "  name TEXT NOT NULL,"                     /* the device id the device calls itself */
+     "  token_sha256 TEXT UNIQUE,"
+     "  attributes TEXT NOT NULL DEFAULT '{}',"  /* set by operators: site, customer, ... */
+     "  inventory TEXT NOT NULL DEFAULT '{}',"   /* reported by the device */
+     "  hardware TEXT NOT NULL DEFAULT '',"
+     "  version TEXT NOT NULL DEFAULT '',"
+     "  tags TEXT NOT NULL DEFAULT '[]',"
+     "  state TEXT NOT NULL DEFAULT 'registered',"
+     "  created_at INTEGER NOT NULL,"
+     "  last_seen INTEGER,"
+     "  UNIQUE (tenant, name));"
+     "CREATE TABLE device_groups ("
+     "  tenant TEXT NOT NULL,"
+     "  name TEXT NOT NULL,"
+     "  device INTEGER NOT NULL REFERENCES devices(id),"
+     "  PRIMARY KEY (tenant, name, device));"
+     "CREATE TABLE director_keys ("             /* signs each device's own targets file */
+     "  tenant TEXT PRIMARY KEY,"
+     "  keyid TEXT NOT NULL,"
+     "  public_key TEXT NOT NULL,"
+     "  key_file TEXT NOT NULL,"
+     "  created_at INTEGER NOT NULL);"
+     "CREATE TABLE rollouts ("
+     "  id INTEGER PRIMARY KEY,"
+     "  tenant TEXT NOT NULL,"
+     "  name TEXT NOT NULL,"
+     "  release TEXT NOT NULL,"                  /* the image index target path */
+     "  version TEXT NOT NULL,"
+     "  release_sha256 TEXT NOT NULL,"           /* index hash when created: the gate's binding */
+     "  filter TEXT NOT NULL DEFAULT '',"
+     "  group_name TEXT,"
+     "  phases TEXT NOT NULL,"                   /* JSON [{name, percent} | {name, filter}] */
+     "  success_threshold INTEGER NOT NULL,"     /* % of a phase succeeded: next phase */
+     "  error_threshold INTEGER NOT NULL,"       /* % of started devices failed: stop */
+     "  on_error TEXT NOT NULL CHECK (on_error IN ('pause', 'abort')),"
+     "  start_mode TEXT NOT NULL CHECK (start_mode IN ('manual', 'auto', 'scheduled')),"
+     "  start_at INTEGER,"
+     "  action_type TEXT NOT NULL CHECK (action_type IN ('forced', 'soft', 'download_only')),"
+     "  window TEXT,"                            /* JSON {cron, duration, tz} or NULL */
+     "  priority INTEGER NOT NULL DEFAULT 0,"
+     "  state TEXT NOT NULL,"                    /* created running paused finished canceled aborted */
+     "  state_reason TEXT NOT NULL DEFAULT '',"
+     "  current_phase INTEGER NOT NULL DEFAULT 0,"
+     "  error_baseline INTEGER NOT NULL DEFAULT 0," /* failures accepted by a resume */
+     "  rollback_of INTEGER REFERENCES rollouts(id),"
+     "  created_by TEXT NOT NULL,"
+     "  created_at INTEGER NOT NULL,"
+     "  updated_at INTEGER NOT NULL);"
+     "CREATE TABLE rollout_changes ("            /* change records the rollout delivers */
+     "  rollout INTEGER NOT NULL REFERENCES rollouts(id),"
+     "  record_id INTEGER NOT NULL REFERENCES records(id),"
+     "  delivered_at INTEGER,"
+     "  reworked_at INTEGER,"
+     "  PRIMARY KEY (rollout, record_id));"
+     "CREATE TABLE actions ("                    /* one device in one rollout */
+     "  id INTEGER PRIMARY KEY,"
+     "  rollout INTEGER NOT NULL REFERENCES rollouts(id),"
+     "  device INTEGER NOT NULL REFERENCES devices(id),"
+     "  phase INTEGER NOT NULL,"
+     "  state TEXT NOT NULL,"                    /* waiting assigned downloading ... success failure */
+     "  progress INTEGER NOT NULL DEFAULT 0,"
+     "  reason TEXT NOT NULL DEFAULT '',"
+     "  log_tail TEXT NOT NULL DEFAULT '',"
+     "  open INTEGER NOT NULL DEFAULT 1,"        /* 0 once success, failure, canceled */
+     "  created_at INTEGER NOT NULL,"
+     "  updated_at INTEGER NOT NULL,"
+     "  UNIQUE (rollout, device));"
+     "CREATE INDEX actions_device ON actions(device, open);"
+     "CREATE INDEX actions_rollout ON actions(rollout, phase, state);"
+     "CREATE TABLE device_events ("
+     "  id INTEGER PRIMARY KEY,"
+     "  device INTEGER NOT NULL REFERENCES devices(id),"
+     "  action INTEGER REFERENCES actions(id),"
+     "  step TEXT NOT NULL,"
+     "  progress INTEGER,"
+     "  reason TEXT NOT NULL DEFAULT '',"
+     "  log_tail TEXT NOT NULL DEFAULT '',"
+     "  at INTEGER NOT NULL);"
+     "CREATE INDEX device_events_device ON device_events(device, id);"},
 };
 
 int schema_latest(void)

@@ -297,7 +297,7 @@ static bool fetch(void *ctx, const char *url, size_t max_bytes, uf_buf *out, uf_
 
 uf_tuf_fetcher fx_fetcher(tuf_fixture *fx)
 {
-    return (uf_tuf_fetcher){fetch, fx};
+    return (uf_tuf_fetcher){.fetch = fetch, .ctx = fx};
 }
 
 void fx_clear_requests(tuf_fixture *fx)
