@@ -8,8 +8,13 @@
 #   duties, intake recorded within the S1 working-calendar deadline, the committed date
 #   approved by the product lead, a test refused to the developer, the audit chain verified.
 #
-# Releases, rollouts and the 50-device fleet join as their issues land. The server keeps
-# running afterwards (its URL is printed) unless UPFLOW_DEMO_EXIT=1 or --exit is given.
+# Then the OTA half: a TUF repository with offline root (2 of 3) and targets keys, release
+# 2.3.2 built as a chunked image, signed and pushed; 50 simulated devices (the real agent code)
+# registering with a gateway token; a three-phase rollout gated on the approved request, in
+# which one hardware revision fails its health check: the healthy devices update, the failing
+# ones roll back by themselves, the rollout pauses at its error threshold, and the request goes
+# back to rework with a feedback record. The server keeps running afterwards (its URL is
+# printed) unless UPFLOW_DEMO_EXIT=1 or --exit is given.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 exit_after=${UPFLOW_DEMO_EXIT:-0}
@@ -107,12 +112,71 @@ as tester.chen request move "$id" T15 \
   --field 'problem_points=[{"text":"timeout after 30 s","done":true},{"text":"no error shown","done":true}]' >/dev/null
 as pl.li request show "$id" | sed 's/^/  /'
 
+say "Release owners make the TUF repository: root 2 of 3 and targets offline, snapshot and timestamp online"
+as rel.qian repo init --dir "$work/repo" --root-keys 3 --root-threshold 2 | sed 's/^/  /'
+
+say "Release 2.3.2: a chunked, compressed image, signed offline with its metadata, pushed"
+python3 -c '
+import hashlib, sys
+out = bytearray()
+block = b"PLC-300 rootfs 2.3.2"
+while len(out) < 384 * 1024:
+    block = hashlib.sha256(block).digest()
+    out += block * 4 + b"\0" * 96
+sys.stdout.buffer.write(bytes(out[:384 * 1024]))' >"$work/plc-300-2.3.2.img"
+as rel.qian image create --min 4K --avg 16K --max 64K "$work/plc-300-2.3.2.img" | sed 's/^/  /'
+as rel.qian release add --dir "$work/repo" "$work/plc-300-2.3.2.img.upfidx" --product PLC-300 \
+  --version 2.3.2 --name rootfs --hardware rev1,rev2,rev3 \
+  --notes "recipe upload timeout raised to 120 s (request #$id)" | sed 's/^/  /'
+as rel.qian repo push --dir "$work/repo" | sed 's/^/  /'
+
+say "50 simulated devices (the real agent, sim bootloader, file slots) register with a gateway token"
+as admin device gateway-token >"$work/gateway-token"
+"$bin/upflow" sim fleet --server "$url" --gateway-token-file "$work/gateway-token" --devices 50 \
+  --repo "$url/tuf/default" --root "$work/repo/metadata/1.root.json" --dir "$work/fleet" \
+  --hardware-mix rev1:40,rev2:40,rev3:20 --fail-hardware rev3 --until-idle 8 --json \
+  >"$work/fleet.json" 2>"$work/fleet.log" &
+fleet_pid=$!
+for _ in $(seq 120); do
+  n=$(as rel.qian device list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
+  [ "$n" -ge 50 ] && break
+  sleep 0.5
+done
+echo "  $n devices registered (rev1 40 %, rev2 40 %, rev3 20 %: rev3's pump controller self-test fails)"
+
+say "The rollout: pilot 10 %, then 50 %, then all; paused at 10 % errors; gated on request #$id"
+other=$(as cs.wang request create --template software-modification --type REQ --json \
+  --field customer=acme --field product=PLC-300 --field "contact=Li" --field "description=not approved yet" \
+  --field customer_raised_at=2026-11-25T09:00:00+08:00 | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+echo "  a change that is not approved (request #$other, just created) opens no rollout:"
+as rel.qian rollout create --release PLC-300/2.3.2/rootfs.upfidx --name "not approved" \
+  --change "$other" 2>&1 | sed 's/^/    /' || true
+rollout=$(as rel.qian rollout create --release PLC-300/2.3.2/rootfs.upfidx --name "PLC-300 2.3.2" \
+  --change "$id" --phase pilot:10 --phase early:50 --phase all:100 --success-threshold 80 \
+  --error-threshold 10 --start auto --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+echo "  rollout #$rollout started: it delivered request #$id (T16 by the system, decision A6)"
+echo "  devices update; waiting until the fleet has nothing left to do..."
+wait "$fleet_pid" || true
+python3 - "$work/fleet.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+st = s["states"]
+print(f"  updated: {st['updated']}, rolled back by themselves: {st['rolled_back']}, "
+      f"not reached: {st['untouched']}")
+for hw, counts in sorted(s.get("by_hardware", {}).items()):
+    print(f"    {hw}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v))
+PY
+as rel.qian rollout show "$rollout" | sed 's/^/  /'
+echo "  request #$id is now $(as pl.li request show "$id" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])') (已返工, rework), with a feedback record naming the failures:"
+fb=$(sqlite3 "$data/upflow.db" "SELECT id FROM records WHERE record_type = 'FB' ORDER BY id DESC LIMIT 1")
+as pl.li request show "$fb" --json | python3 -c '
+import json, sys
+for line in json.load(sys.stdin)["fields"]["description"].splitlines()[:4]:
+    print("    " + line)'
+
 say "The audit log: every step hash-chained"
 as admin audit verify | sed 's/^/  /'
 
-say "Not yet in this demo"
-echo "  signed releases (#4), the device agent (#5), the phased rollout over 50 simulated"
-echo "  devices that delivers this request and sends failures back to rework (#6), hawkBit DDI (#7)."
 if [ "$exit_after" = 1 ]; then
   echo; echo "Stopping the server (--exit)."
 else

@@ -21,7 +21,7 @@ packages=(
   tzdata
   # tests (integration tests drive the server with Python's standard library)
   libcmocka-dev sqlite3 python3
-  # the demo talks to the API with curl where the CLI has no command yet
+  # the demo's curl call for an SLA view the CLI does not print
   curl
 )
 

@@ -491,6 +491,7 @@ int cmd_release(int argc, char **argv)
         {"add", "add an image (index and payload) and sign it", add_main},
         {"add-file", "add a plain artifact and sign it", add_file_main},
         {"list", "list the releases in the workspace", list_main},
+        {"published", "list the releases published on the server", cmd_release_published},
         {NULL, NULL, NULL},
     };
     return uf_subcommand_group(sub, argc, argv);

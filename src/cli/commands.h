@@ -15,5 +15,9 @@ int cmd_image(int argc, char **argv);
 int cmd_repo(int argc, char **argv);
 int cmd_release(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_device(int argc, char **argv);
+int cmd_rollout(int argc, char **argv);
+/* `upflow release published` (cmd_release_published.c), in cmd_release's table */
+int cmd_release_published(int argc, char **argv);
 
 #endif

@@ -22,6 +22,8 @@ static const uf_subcommand commands[] = {
     {"repo", "the offline keys and metadata of a TUF repository", cmd_repo},
     {"release", "add releases to the TUF repository and sign them", cmd_release},
     {"sim", "simulated devices: a fleet running the real agent", cmd_sim},
+    {"device", "enrol, label, group and list devices", cmd_device},
+    {"rollout", "phased rollouts of a release over devices", cmd_rollout},
     {NULL, NULL, NULL},
 };
 

@@ -67,8 +67,11 @@ bool audit_append(db *d, const audit_entry *e, int64_t *seq_out, uf_error *err)
     json_t *ev = event_object(seq, ts, e->actor, e->on_behalf_of, e->action, kind, oid,
                               e->template_version, detail, prev ? prev : AUDIT_GENESIS);
     char hash[UF_HASH_MAX_HEX];
-    uf_buf detail_text = UF_BUF_INIT;
-    bool ok = hash_event(ev, hash, err) && uf_canonical_json(detail, &detail_text, err) &&
+    /* The column holds ordinary JSON (control characters escaped, so any JSON reader takes it
+     * back); the hash covers the canonical form of the parsed event, whatever the spelling. */
+    char *detail_text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+    bool ok = (detail_text || uf_error_set(err, UF_E_NOMEM, "audit detail")) &&
+              hash_event(ev, hash, err) &&
               db_exec(d,
                       "INSERT INTO audit (seq, ts_ms, actor, on_behalf_of, action, object_kind,"
                       " object_id, template_version, detail, prev_hash, hash)"
@@ -77,12 +80,12 @@ bool audit_append(db *d, const audit_entry *e, int64_t *seq_out, uf_error *err)
                               db_text(e->on_behalf_of), db_text(e->action), db_text(kind),
                               db_text(oid),
                               e->template_version ? db_int(e->template_version) : db_null(),
-                              db_text(detail_text.data), db_text(prev ? prev : AUDIT_GENESIS),
+                              db_text(detail_text), db_text(prev ? prev : AUDIT_GENESIS),
                               db_text(hash)),
                       err);
     json_decref(ev);
     json_decref(detail);
-    uf_buf_free(&detail_text);
+    free(detail_text);
     free(prev);
     if (!ok)
         return uf_error_prefix(err, "audit: append %s", e->action);

@@ -41,6 +41,8 @@ void config_defaults(server_config *c)
     c->tuf_snapshot_expiry = 7 * 86400;
     c->max_target_size = UINT64_C(16) << 30;
     c->poll_interval = 60;
+    c->max_connections = 16384;
+    c->idle_timeout = 60;
 }
 
 static bool parse_uint(const char *value, uint64_t min, uint64_t max, uint64_t *out,
@@ -89,6 +91,9 @@ static const num_setting numbers[] = {
     {"tuf.max_target_size", 1024, UINT64_C(1) << 44, offsetof(server_config, max_target_size),
      NUM_U64},
     {"devices.poll_interval", 1, 86400, offsetof(server_config, poll_interval), NUM_UNSIGNED},
+    {"server.max_connections", 16, 1000000, offsetof(server_config, max_connections),
+     NUM_UNSIGNED},
+    {"server.idle_timeout", 1, 3600, offsetof(server_config, idle_timeout), NUM_UNSIGNED},
 };
 
 static bool set_number(server_config *c, const num_setting *s, const char *value, uf_error *err)

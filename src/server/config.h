@@ -8,6 +8,8 @@
  *     threads    = 4                   ; HTTP worker threads
  *     max_body   = 1048576             ; bytes of a JSON request body
  *     max_upload = 67108864            ; bytes of one attachment
+ *     max_connections = 16384          ; open connections at most (devices keep theirs open)
+ *     idle_timeout = 60                ; seconds an idle connection is kept
  *     log_level  = info                ; error | warn | info | debug
  *     [auth]
  *     session_ttl = 43200              ; seconds a login token lives
@@ -59,6 +61,8 @@ typedef struct server_config {
     int64_t tuf_snapshot_expiry;
     uint64_t max_target_size;
     unsigned poll_interval;
+    unsigned max_connections;
+    unsigned idle_timeout;
 } server_config;
 
 /* The built-in defaults. templates_dir and calendars_dir default to the source tree's

@@ -518,6 +518,9 @@ http_server *http_start(const http_options *opt, http_dispatch_fn dispatch, void
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(opt->threads ? opt->threads : 2),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)(opt->timeout_s ? opt->timeout_s : 60),
+        /* libmicrohttpd's default is FD_SETSIZE - 4 (1020): a fleet keeps far more open */
+        MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(opt->max_connections ? opt->max_connections : 16384),
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_END);
     if (!s->daemon) {

@@ -74,6 +74,7 @@ typedef struct http_options {
     unsigned threads;       /* worker threads */
     size_t max_body;        /* bytes; a larger body is answered 413 */
     unsigned timeout_s;     /* idle connection timeout */
+    unsigned max_connections; /* open connections at most (0: 16384); needs as many fds */
     /* Requests for which upload_limit() is not 0 stream their body to a file in upload_dir
      * (at most that many bytes) instead of memory. */
     uint64_t (*upload_limit)(void *app, const char *method, const char *path);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,20 @@ static int run_server(upflowd *srv, const char *port_file)
     /* blocked before any thread starts, so only sigwait below sees them */
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
+
+    /* every open connection is a file descriptor: make room for server.max_connections */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 &&
+        nofile.rlim_cur < (rlim_t)srv->cfg.max_connections + 256) {
+        nofile.rlim_cur = nofile.rlim_max == RLIM_INFINITY
+                              ? (rlim_t)srv->cfg.max_connections + 256
+                              : nofile.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &nofile) != 0 ||
+            nofile.rlim_cur < (rlim_t)srv->cfg.max_connections + 256)
+            uf_log_warn(&srv->log, "main", "open files limited to %llu: fewer than "
+                        "server.max_connections (%u) connections can be served",
+                        (unsigned long long)nofile.rlim_cur, srv->cfg.max_connections);
+    }
 
     uf_error err;
     if (!server_start(srv, &err)) {

@@ -98,7 +98,8 @@ bool server_start(upflowd *srv, uf_error *err)
     }
     remove_stale_uploads(upload_dir, &srv->log);
     http_options opt = {.listen = srv->cfg.listen, .threads = srv->cfg.threads,
-                        .max_body = srv->cfg.max_body, .timeout_s = 60,
+                        .max_body = srv->cfg.max_body, .timeout_s = srv->cfg.idle_timeout,
+                        .max_connections = srv->cfg.max_connections,
                         .upload_limit = api_upload_limit, .upload_dir = upload_dir};
     srv->http = http_start(&opt, api_dispatch, srv, &srv->log, &srv->metrics, err);
     if (!srv->http) {

@@ -198,6 +198,9 @@ class Phases(RolloutTestCase):
                         token=self.t["rm"], expect=200)[1]["items"]
         self.assertEqual({d["device"] for d in devs}, {"d1", "d3"})
         self.assertEqual(devs[0]["log_tail"], "selftest: FAIL")
+        # the failure summary (several lines) is in the audit trail, and the chain still verifies
+        verify = self.api("GET", "/api/v1/audit/verify", token=self.t["root"], expect=200)[1]
+        self.assertTrue(verify["ok"], verify)
         # the change is back in rework: the rollout cannot resume until it is approved again
         body = self.command(r["id"], "resume", expect=409)
         self.assertIn("change %d is in REWORK" % req, body["error"]["message"])
