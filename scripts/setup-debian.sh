@@ -23,6 +23,9 @@ packages=(
   libcmocka-dev sqlite3 python3
   # the demo's curl call for an SLA view the CLI does not print
   curl
+  # hawkBit DDI tests: Debian's swupdate is the real device (tests/integration/test_swupdate.py),
+  # openssl makes its signing certificate
+  swupdate openssl
 )
 
 missing=()

@@ -19,5 +19,6 @@ int cmd_device(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
 /* `upflow release published` (cmd_release_published.c), in cmd_release's table */
 int cmd_release_published(int argc, char **argv);
+int cmd_swu(int argc, char **argv);
 
 #endif

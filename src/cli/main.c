@@ -24,6 +24,7 @@ static const uf_subcommand commands[] = {
     {"sim", "simulated devices: a fleet running the real agent", cmd_sim},
     {"device", "enrol, label, group and list devices", cmd_device},
     {"rollout", "phased rollouts of a release over devices", cmd_rollout},
+    {"swu", "build signed SWUpdate images for hawkBit DDI devices", cmd_swu},
     {NULL, NULL, NULL},
 };
 

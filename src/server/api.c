@@ -30,6 +30,7 @@ size_t api_collect_routes(route *out, size_t cap)
     n = append(out, n, cap, api_devices_routes, api_devices_routes_n);
     n = append(out, n, cap, api_device_routes, api_device_routes_n);
     n = append(out, n, cap, api_rollouts_routes, api_rollouts_routes_n);
+    n = append(out, n, cap, api_ddi_routes, api_ddi_routes_n);
     return n;
 }
 
@@ -149,6 +150,11 @@ void api_dispatch(void *app, http_request *req, http_response *resp)
     uf_error err;
     device_identity dev;
     char tenant[64];
+    if (r->access == ROUTE_DDI) {
+        if (api_ddi_authenticate(&call, &dev))
+            r->handler(&call);
+        goto done;
+    }
     if (r->access == ROUTE_DEVICE || r->access == ROUTE_GATEWAY) {
         bool ok = token && (r->access == ROUTE_DEVICE ? device_authenticate(d, token, &dev, &err)
                                                       : device_gateway_tenant(d, token, tenant,

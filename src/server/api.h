@@ -49,6 +49,13 @@ extern const route api_device_routes[];
 extern const size_t api_device_routes_n;
 extern const route api_rollouts_routes[];
 extern const size_t api_rollouts_routes_n;
+extern const route api_ddi_routes[];
+extern const size_t api_ddi_routes_n;
+
+/* ROUTE_DDI: hawkBit's TargetToken / GatewayToken for the {tenant} and {controllerId} of the
+ * path (a gateway's unknown device is registered on its first poll). Fills dev and
+ * c->device; on failure the 401 (or 404) is set and false returned. */
+bool api_ddi_authenticate(api_call *c, device_identity *dev);
 
 /* http_options.upload_limit for upflowd: which requests stream their body to disk, and how
  * many bytes they may send (attachments: server.max_upload; release files:

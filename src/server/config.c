@@ -142,6 +142,12 @@ bool config_set(server_config *c, const char *section, const char *key, const ch
     }
     if (strcmp(name, "notify.webhook_secret") == 0)
         return set_string(c->webhook_secret, value, name, err);
+    if (strcmp(name, "server.forwarded_headers") == 0) {
+        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+            return uf_error_set(err, UF_E_INVALID, "%s: '%s' is not true or false", name, value);
+        c->forwarded_headers = strcmp(value, "true") == 0;
+        return true;
+    }
     if (strcmp(name, "server.log_level") == 0) {
         if (!uf_log_level_from_name(value, &c->log_level))
             return uf_error_set(err, UF_E_INVALID,

@@ -4,6 +4,7 @@
  *     [server]
  *     listen     = 127.0.0.1:8080      ; HOST:PORT, [V6]:PORT or :PORT; port 0 = any free
  *     public_url = https://updates.example.com   ; absolute links handed to devices
+ *     forwarded_headers = false        ; links from a proxy's X-Forwarded-Proto/Host/Port/Prefix
  *     data_dir   = /var/lib/upflow     ; database, attachments, keys
  *     threads    = 4                   ; HTTP worker threads
  *     max_body   = 1048576             ; bytes of a JSON request body
@@ -63,6 +64,7 @@ typedef struct server_config {
     unsigned poll_interval;
     unsigned max_connections;
     unsigned idle_timeout;
+    bool forwarded_headers;
 } server_config;
 
 /* The built-in defaults. templates_dir and calendars_dir default to the source tree's

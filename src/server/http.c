@@ -73,7 +73,8 @@ void http_set_text(http_response *resp, int status, const char *content_type,
         resp->status = 503;
         return;
     }
-    memcpy(resp->body, text, len);
+    if (len) /* text may be NULL for an empty body (a 304) */
+        memcpy(resp->body, text, len);
     resp->len = len;
 }
 

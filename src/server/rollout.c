@@ -180,10 +180,11 @@ static bool release_info(db *d, const char *tenant, const char *release, char sh
         snprintf(sha, 65, "%s", db_col_text(st, 0));
         snprintf(version, 64, "%s", v ? v : "");
         snprintf(product, 64, "%s", p ? p : "");
-        ok = kind && strcmp(kind, "index") == 0 && v;
+        /* an image (its index), or a plain artifact such as a .swu for hawkBit clients */
+        ok = kind && (strcmp(kind, "index") == 0 || strcmp(kind, "artifact") == 0) && v;
         if (!ok)
-            uf_error_set(err, UF_E_BAD_FIELD, "release %s: not an image index of a release",
-                         release);
+            uf_error_set(err, UF_E_BAD_FIELD,
+                         "release %s: not an image index or an artifact of a release", release);
         json_decref(custom);
     } else if (rc == 0) {
         uf_error_set(err, UF_E_NOT_FOUND, "release %s: not in the signed targets of %s", release,

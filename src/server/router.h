@@ -12,8 +12,10 @@
 #include "server/http.h"
 
 /* Who may call: anyone; a signed-in user; an administrator; a device with its own token
- * ("udt_..."); a tenant's gateway token ("ugw_...", registration only). */
-typedef enum { ROUTE_PUBLIC, ROUTE_USER, ROUTE_ADMIN, ROUTE_DEVICE, ROUTE_GATEWAY } route_access;
+ * ("udt_..."); a tenant's gateway token ("ugw_...", registration only); a hawkBit DDI device
+ * ("TargetToken udt_..." or "GatewayToken ugw_...", see api_ddi.c). */
+typedef enum { ROUTE_PUBLIC, ROUTE_USER, ROUTE_ADMIN, ROUTE_DEVICE, ROUTE_GATEWAY,
+               ROUTE_DDI } route_access;
 
 struct api_call; /* what a handler works with: see api.h */
 
