@@ -28,6 +28,7 @@
 #include "agent/config.h"
 #include "agent/fault.h"
 #include "agent/fetch.h"
+#include "agent/health.h"
 #include "agent/journal.h"
 #include "lib/error.h"
 #include "lib/log.h"
@@ -104,5 +105,35 @@ void agent_report(agent *a, uf_journal_step step, const char *version, int progr
 /* Journal helpers shared by the steps. */
 bool agent_journal_step(agent *a, uf_journal *j, uf_journal_step step, const char *reason,
                         uf_error *err);
+
+/* Shared by the install handlers: install.post (update.c); journal "trial" and run the
+ * health checks within the monitoring time, rep says how they went (trial.c). */
+bool agent_post_install(agent *a, uf_error *err);
+bool agent_trial_checks(agent *a, uf_journal *j, uf_health_report *rep, uf_error *err);
+
+/* ---- the tree install handler's steps (tree_update.c, handler_tree.h) -------------------
+ * A tree release (signed install_type "tree") writes no slot and needs no reboot: its journal
+ * has no target slot, its verified image is staged in DATA_DIR/tree-image, then it is
+ * extracted into install.tree_dir, `current` switched, install.post run and the health checks
+ * run at once; success keeps it, failure switches `current` back. DATA_DIR/tree.json records
+ * {"current": VERSION, "previous": VERSION or ""} (written before each switch). */
+
+/* An update past its pre-flight that writes no slot is a tree install. */
+static inline bool agent_journal_is_tree(const uf_journal *j)
+{
+    return j->target_slot == UF_SLOT_NONE;
+}
+void agent_tree_image_path(const agent *a, char *out, size_t len);
+/* Pre-flight: install.tree_dir is set, the version can name a directory and is not the
+ * current release (UF_E_UNSUPPORTED / UF_E_INVALID / UF_E_CONFLICT). */
+bool agent_tree_preflight(agent *a, const char *version, uf_error *err);
+/* After the image was verified (journal "installing"): extract, record, journal "installed",
+ * switch, install.post, the trial's health checks, then commit ("success") or switch back
+ * ("rolled_back"; false with the reason). A failure that leaves the journal at "installing"
+ * changed nothing `current` shows; agent_install records it as a failure. */
+bool agent_tree_finish(agent *a, uf_journal *j, uf_error *err);
+/* agent_resume of a tree install cut off at "installed" or "trial": switch back to the
+ * recorded previous release (conservative) and journal "rolled_back". */
+bool agent_tree_resume(agent *a, uf_journal *j, uf_error *err);
 
 #endif

@@ -19,6 +19,7 @@ void agent_config_defaults(agent_config *c)
     snprintf(c->cmdline_path, sizeof c->cmdline_path, "/proc/cmdline");
     c->monitoring_time_s = 120;
     c->script_timeout_s = 300;
+    c->tree_keep = 3;
     c->retry_attempts = 5;
     c->backoff_s = 1;
     c->backoff_max_s = 60;
@@ -50,6 +51,7 @@ static const str_setting strings[] = {
     STR("bootloader.reboot", reboot_command),
     STR("install.pre", pre_install),
     STR("install.post", post_install),
+    STR("install.tree_dir", tree_dir),
 };
 
 typedef struct num_setting {
@@ -63,6 +65,7 @@ static const num_setting numbers[] = {
     {"slots.size", 0, UINT64_C(1) << 50, offsetof(agent_config, slot_size), NUM_U64},
     {"health.monitoring_time", 1, 86400, offsetof(agent_config, monitoring_time_s), NUM_I64},
     {"install.script_timeout", 1, 86400, offsetof(agent_config, script_timeout_s), NUM_I64},
+    {"install.tree_keep", 1, 1000, offsetof(agent_config, tree_keep), NUM_UNSIGNED},
     {"retry.attempts", 1, 100, offsetof(agent_config, retry_attempts), NUM_UNSIGNED},
     {"retry.backoff", 0, 3600, offsetof(agent_config, backoff_s), NUM_UNSIGNED},
     {"retry.backoff_max", 0, 86400, offsetof(agent_config, backoff_max_s), NUM_UNSIGNED},

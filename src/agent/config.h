@@ -32,6 +32,9 @@
  *     pre  = /usr/lib/upflow/pre-install  ; optional scripts, each with the timeout
  *     post = /usr/lib/upflow/post-install
  *     script_timeout = 300
+ *     tree_dir = /opt/app                 ; tree releases (install type "tree") go here:
+ *                                         ;   releases/VERSION/, current -> releases/VERSION
+ *     tree_keep = 3                       ; releases kept after a commit, the current one too
  *     [retry]
  *     attempts = 5                        ; tries of one download request
  *     backoff = 1                         ; seconds before the first retry, doubled each time
@@ -76,6 +79,8 @@ typedef struct agent_config {
     char pre_install[AGENT_STR_MAX];
     char post_install[AGENT_STR_MAX];
     int64_t script_timeout_s;
+    char tree_dir[AGENT_STR_MAX]; /* "" = tree releases are refused */
+    unsigned tree_keep;
     unsigned retry_attempts;
     unsigned backoff_s, backoff_max_s;
 } agent_config;

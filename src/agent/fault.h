@@ -10,6 +10,8 @@
  * NULL uf_fault, or one with no point named, makes every call a no-op apart from counting.
  * Point names are "<site>.<step>.<before|after>": sites are journal, grub, sim and uboot;
  * steps are write, fsync, rename and dirsync (uboot: store, which libubootenv does whole).
+ * Tree releases add the sites tree, current (handler_tree.h) and treejson, and the step
+ * remove.
  */
 #ifndef UPFLOW_AGENT_FAULT_H
 #define UPFLOW_AGENT_FAULT_H

@@ -50,7 +50,8 @@ typedef struct uf_journal {
     uf_journal_step step;
     char release[128];   /* release id; "" when idle */
     char version[64];    /* version being installed */
-    uf_slot target_slot; /* the slot written; UF_SLOT_NONE when idle */
+    uf_slot target_slot; /* the slot written; UF_SLOT_NONE when idle, after a failure
+                            before the trial, and for a tree release (agent.h) */
     int64_t chunk;       /* index of the last chunk verified and written; -1 = none yet */
     int64_t chunks;      /* chunks in the image; 0 = not known yet */
     char reason[512];    /* why a failure or rollback happened; "" otherwise */

@@ -60,7 +60,7 @@ static bool roll_back(agent *a, uf_journal *j, const char *reason, const char *l
     return true;
 }
 
-static bool run_health(agent *a, uf_journal *j, agent_next *next, uf_error *err)
+bool agent_trial_checks(agent *a, uf_journal *j, uf_health_report *rep, uf_error *err)
 {
     if (!agent_journal_step(a, j, UF_STEP_TRIAL, "", err))
         return false;
@@ -76,12 +76,19 @@ static bool run_health(agent *a, uf_journal *j, agent_next *next, uf_error *err)
         cmds[i] = a->cfg->health[i];
     uf_health_config hc = {.commands = cmds, .n_commands = a->cfg->n_health,
                            .monitoring_time_ms = a->cfg->monitoring_time_s * 1000, .env = env};
-    uf_health_report rep;
     uf_error herr;
-    if (!uf_health_run(&hc, &rep, &herr)) {
-        rep.passed = false;
-        snprintf(rep.reason, sizeof rep.reason, "health check could not run: %s", herr.msg);
+    if (!uf_health_run(&hc, rep, &herr)) {
+        rep->passed = false;
+        snprintf(rep->reason, sizeof rep->reason, "health check could not run: %s", herr.msg);
     }
+    return true;
+}
+
+static bool run_health(agent *a, uf_journal *j, agent_next *next, uf_error *err)
+{
+    uf_health_report rep;
+    if (!agent_trial_checks(a, j, &rep, err))
+        return false;
     if (rep.passed)
         return commit(a, j, err);
     return roll_back(a, j, rep.reason, rep.log_tail, next, err);
@@ -166,9 +173,12 @@ bool agent_resume(agent *a, agent_next *next, uf_error *err)
     case UF_STEP_INSTALLING:
         return agent_install(a, j.release, next, err);
     case UF_STEP_INSTALLED:
-        return after_installed(a, &j, &st, running, next, err);
     case UF_STEP_REBOOTING:
     case UF_STEP_TRIAL:
+        if (agent_journal_is_tree(&j)) /* a tree install cut off after its extraction */
+            return agent_tree_resume(a, &j, err);
+        if (j.step == UF_STEP_INSTALLED)
+            return after_installed(a, &j, &st, running, next, err);
         return after_reboot(a, &j, &st, running, next, err);
     case UF_STEP_COUNT:
         break;

@@ -114,6 +114,7 @@ typedef struct release_info {
     uf_tuf_target_info index, payload; /* borrowed from the TUF client */
     const char *version;
     uint64_t image_size;
+    bool tree; /* install type "tree" (tree_update.c), else "raw" */
 } release_info;
 
 static bool open_tuf(agent *a, uf_tuf_client **out, uf_error *err)
@@ -196,9 +197,12 @@ static bool check_release(agent *a, uf_tuf_client *c, const char *release, uf_sl
         return uf_error_set(err, UF_E_INVALID,
                             "release %s: not an image index (its signed custom.upflow lacks "
                             "kind \"index\", version or payload)", release);
-    if (type && strcmp(type, "raw") != 0)
+    ri->tree = type && strcmp(type, "tree") == 0;
+    if (type && strcmp(type, "raw") != 0 && !ri->tree)
         return uf_error_set(err, UF_E_UNSUPPORTED, "release %s: install type '%s' is not "
-                            "supported by this agent (raw only)", release, type);
+                            "supported by this agent (raw or tree)", release, type);
+    if (ri->tree && !agent_tree_preflight(a, ri->version, err))
+        return uf_error_prefix(err, "release %s", release);
     const json_t *hw = json_object_get(up, "hardware"), *from = json_object_get(up, "from_versions");
     char list[256];
     if (json_array_size(hw) > 0 && !listed(hw, a->cfg->hardware, false)) {
@@ -444,8 +448,10 @@ static void staging_index_path(agent *a, char *out, size_t len)
 static bool write_image(agent *a, uf_journal *j, uf_tuf_client *c, const release_info *ri,
                         uf_slot running, uf_error *err)
 {
-    char idx_path[AGENT_STR_MAX + 32], old_path[AGENT_STR_MAX + 32];
+    char idx_path[AGENT_STR_MAX + 32], old_path[AGENT_STR_MAX + 32],
+        tree_image[AGENT_STR_MAX + 32];
     staging_index_path(a, idx_path, sizeof idx_path);
+    agent_tree_image_path(a, tree_image, sizeof tree_image);
     agent_installed_index_path(a->cfg->data_dir, running, old_path, sizeof old_path);
     uf_image_index *idx = uf_image_index_open(idx_path, err);
     agent_slot target = {.fd = -1}, old = {.fd = -1};
@@ -454,14 +460,18 @@ static bool write_image(agent *a, uf_journal *j, uf_tuf_client *c, const release
     const uf_image_header *h = ok ? uf_image_index_header(idx) : NULL;
     int ti = j->target_slot == UF_SLOT_B, running_i = running == UF_SLOT_B;
     uf_error ignored;
-    ok = ok && agent_slot_open(j->target_slot, a->cfg->slot_path[ti], a->cfg->slot_size, true,
-                               a->fault, &target, err);
+    if (ri->tree) /* a tree's image is staged in a file of its own size, nothing reused */
+        ok = ok && agent_slot_open(UF_SLOT_NONE, tree_image, h->image_size, true, a->fault,
+                                   &target, err);
+    else
+        ok = ok && agent_slot_open(j->target_slot, a->cfg->slot_path[ti], a->cfg->slot_size,
+                                   true, a->fault, &target, err);
     if (ok && h->image_size > target.capacity)
         ok = uf_error_set(err, UF_E_NO_SPACE, "the image has %llu bytes; slot %s holds %llu",
                           (unsigned long long)h->image_size, uf_slot_name(j->target_slot),
                           (unsigned long long)target.capacity);
-    if (ok && agent_slot_open(running, a->cfg->slot_path[running_i], 0, false, NULL, &old,
-                              &ignored))
+    if (ok && !ri->tree &&
+        agent_slot_open(running, a->cfg->slot_path[running_i], 0, false, NULL, &old, &ignored))
         s.old = &old;
     ok = ok && (s.old ? plan_reuse(&s, old_path, err) : true);
     if (!s.reuse)
@@ -526,15 +536,8 @@ static bool arm_trial(agent *a, uf_journal *j, uf_error *err)
     if (!ok)
         return false;
     agent_report(a, UF_STEP_INSTALLED, j->version, -1, NULL, NULL);
-    if (a->cfg->post_install[0]) {
-        uf_run_result res;
-        if (!uf_run(a->cfg->post_install, NULL, a->cfg->script_timeout_s * 1000, &res, err))
-            return uf_error_prefix(err, "post-install script");
-        if (res.exit_code != 0)
-            return uf_error_set(err, UF_E_CONFLICT, "post-install script %s (exit %d%s): %s",
-                                a->cfg->post_install, res.exit_code,
-                                res.timed_out ? ", timed out" : "", res.tail);
-    }
+    if (!agent_post_install(a, err))
+        return false;
     ok = uf_boot_set_trial(&a->boot, j->target_slot, err) &&
          agent_journal_step(a, j, UF_STEP_REBOOTING, NULL, err);
     if (ok)
@@ -542,18 +545,30 @@ static bool arm_trial(agent *a, uf_journal *j, uf_error *err)
     return ok;
 }
 
-static bool pre_install(agent *a, uf_error *err)
+/* install.pre or install.post: it must exit 0 within install.script_timeout. */
+static bool run_script(agent *a, const char *what, const char *command, const char *verdict,
+                       uf_error *err)
 {
-    if (!a->cfg->pre_install[0])
+    if (!command[0])
         return true;
     uf_run_result res;
-    if (!uf_run(a->cfg->pre_install, NULL, a->cfg->script_timeout_s * 1000, &res, err))
-        return uf_error_prefix(err, "pre-install script");
+    if (!uf_run(command, NULL, a->cfg->script_timeout_s * 1000, &res, err))
+        return uf_error_prefix(err, "%s script", what);
     if (res.exit_code != 0)
-        return uf_error_set(err, UF_E_CONFLICT, "pre-install script %s refused (exit %d%s): %s",
-                            a->cfg->pre_install, res.exit_code,
-                            res.timed_out ? ", timed out" : "", res.tail);
+        return uf_error_set(err, UF_E_CONFLICT, "%s script %s%s (exit %d%s): %s", what, command,
+                            verdict, res.exit_code, res.timed_out ? ", timed out" : "",
+                            res.tail);
     return true;
+}
+
+bool agent_post_install(agent *a, uf_error *err)
+{
+    return run_script(a, "post-install", a->cfg->post_install, "", err);
+}
+
+static bool pre_install(agent *a, uf_error *err)
+{
+    return run_script(a, "pre-install", a->cfg->pre_install, " refused", err);
 }
 
 /* A failure after something was written: the journal says so, the running slot is
@@ -563,6 +578,8 @@ static bool fail_install(agent *a, uf_journal *j, const uf_error *cause, uf_erro
     uf_error ignored;
     uf_boot_state st;
     *err = *cause;
+    if (agent_journal_is_tree(j) && j->step != UF_STEP_DOWNLOADING && j->step != UF_STEP_INSTALLING)
+        return false; /* a tree install past its extraction has recorded its own outcome */
     /* the trial may have been armed just before the journal could say so */
     if (uf_boot_read(&a->boot, &st, &ignored) && st.trial == j->target_slot &&
         st.trial != UF_SLOT_NONE)
@@ -613,19 +630,25 @@ bool agent_install(agent *a, const char *release, agent_next *next, uf_error *er
         snprintf(j.version, sizeof j.version, "%s", ri.version);
         j.started_at = (int64_t)time(NULL);
         j.chunk = -1;
+        if (ri.tree) { /* a stale image of an earlier tree release must not be extracted */
+            char tree_image[AGENT_STR_MAX + 32];
+            agent_tree_image_path(a, tree_image, sizeof tree_image);
+            unlink(tree_image);
+        }
     }
-    j.target_slot = uf_slot_other(running);
+    j.target_slot = ri.tree ? UF_SLOT_NONE : uf_slot_other(running);
     uf_error cause;
     bool ok = agent_journal_step(a, &j, UF_STEP_DOWNLOADING, "", err);
     if (ok) {
         agent_report(a, UF_STEP_DOWNLOADING, j.version, 0, NULL, NULL);
         if (!write_image(a, &j, c, &ri, running, &cause) ||
             (a->download_only ? !agent_journal_step(a, &j, UF_STEP_DOWNLOADED, NULL, &cause)
+             : ri.tree        ? !agent_tree_finish(a, &j, &cause)
                               : !arm_trial(a, &j, &cause)))
             ok = fail_install(a, &j, &cause, err);
     }
     uf_tuf_client_free(c);
-    if (ok && !a->download_only)
+    if (ok && !a->download_only && !ri.tree)
         *next = AGENT_REBOOT;
     return ok;
 }

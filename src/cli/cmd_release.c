@@ -209,7 +209,8 @@ static json_t *release_custom(const release *rel, const char *kind, uf_error *er
     return u ? json_pack("{s:o}", "upflow", u) : NULL;
 }
 
-/* Refuse a product version that some role of the workspace already lists. */
+/* Refuse a target path the workspace already lists, and a second image for a product
+ * version; an artifact (a .swu for hawkBit clients) may stand beside the version's image. */
 static bool check_new_version(const uf_repo *r, const release *rel, uf_error *err)
 {
     json_t *names = json_pack("[s]", "targets"), *d, *n;
@@ -229,8 +230,12 @@ static bool check_new_version(const uf_repo *r, const release *rel, uf_error *er
             const json_t *u = json_object_get(json_object_get(t, "custom"), "upflow");
             const char *p = json_string_value(json_object_get(u, "product"));
             const char *v = json_string_value(json_object_get(u, "version"));
-            if ((p && v && strcmp(p, rel->product) == 0 && strcmp(v, rel->version) == 0) ||
-                strcmp(path, rel->index_path) == 0)
+            const char *kind = json_string_value(json_object_get(u, "kind"));
+            bool same_version = p && v && strcmp(p, rel->product) == 0 &&
+                                strcmp(v, rel->version) == 0;
+            bool clash = rel->image ? same_version && kind && strcmp(kind, "artifact") != 0
+                                    : false;
+            if (clash || strcmp(path, rel->index_path) == 0)
                 ok = uf_error_set(err, UF_E_CONFLICT,
                                   "%s version %s is already released (%s in %s.json)",
                                   rel->product, rel->version, path, role);

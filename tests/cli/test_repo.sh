@@ -104,8 +104,13 @@ check "an artifact target" py "$(signed targets.json)" "
 e = d['signed']['targets']['product-x/2.5.0/update.swu']
 assert e['custom']['upflow']['kind'] == 'artifact' and e['length'] == $(stat -c %s update.swu)
 assert e['hashes']['sha256'] == '$(sha256sum update.swu | cut -d' ' -f1)'"
+# a .swu for hawkBit clients may stand beside a version's image, once
+run "$upflow" release add-file --dir "$ws" update.swu --product product-x --version 2.3.0
+check "an artifact beside the image of 2.3.0 ($err)" [ "$rc" -eq 0 ]
+run "$upflow" release add-file --dir "$ws" update.swu --product product-x --version 2.3.0
+check "the same artifact twice is refused" [ "$rc" -eq 1 ]
 run "$upflow" release list --dir "$ws" --json
-check "release list --json lists three targets" py "$tmp/out" "assert len(d) == 3, d"
+check "release list --json lists four targets" py "$tmp/out" "assert len(d) == 4, d"
 
 # ---- delegation to a product team ----
 run "$upflow" repo delegate --dir "$ws" --name product-y --paths 'product-y/*/*'

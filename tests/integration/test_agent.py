@@ -100,7 +100,7 @@ class Device:
     """A simulated device: two file slots, the sim bootloader, the agent's data directory."""
 
     def __init__(self, root, repo_url, root_json, factory, hardware="rev2",
-                 health=("true",), monitoring=5, slot_b=None):
+                 health=("true",), monitoring=5, slot_b=None, extra=()):
         self.root = root
         os.makedirs(root)
         self.slot = {"A": os.path.join(root, "slot-a.img"),
@@ -119,7 +119,7 @@ class Device:
                  f"B = {self.slot['B']}", f"size = {SLOT_SIZE}", "[bootloader]", "backend = sim",
                  f"path = {root}/boot.env", "[health]", f"monitoring_time = {monitoring}",
                  *[f"command = {c}" for c in health],
-                 "[retry]", "attempts = 4", "backoff = 0", "backoff_max = 0"]
+                 "[retry]", "attempts = 4", "backoff = 0", "backoff_max = 0", *extra]
         with open(self.config, "w") as f:
             f.write("\n".join(lines) + "\n")
         self.agent("provision", "A", expect=0)
@@ -421,6 +421,179 @@ def copy_repository(url, dest):
             f.write(body)
 
 
+class TreeInstalls(AgentTestCase):
+    """Tree releases (install type "tree"): a tar of an application tree extracted into
+    install.tree_dir, `current -> releases/VERSION` switched atomically, the health checks run
+    at once (the app's own check.sh), switched back when they fail."""
+
+    APPS = {
+        "1.0.0": {"app.txt": "version one\n", "lib/data.txt": "one", "check.sh": "exit 0\n"},
+        "2.0.0": {"app.txt": "version two\n", "lib/data.txt": "two",
+                  "check.sh": "echo app 2 cannot open its port; exit 5\n"},
+        "3.0.0": {"app.txt": "version three\n", "lib/data.txt": "three", "check.sh": "exit 0\n"},
+    }
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for version, files in cls.APPS.items():
+            src = os.path.join(cls.tmp, f"app-{version}")
+            for name, text in files.items():
+                os.makedirs(os.path.dirname(os.path.join(src, name)), exist_ok=True)
+                with open(os.path.join(src, name), "w") as f:
+                    f.write(text)
+            tar = os.path.join(cls.tmp, f"app-{version}.tar")
+            subprocess.run(["tar", "-cf", tar, "-C", src, "."], check=True)
+            cls.add_tree_release(tar, version)
+        # an archive that tries to write outside its directory
+        import tarfile, io
+        evil = os.path.join(cls.tmp, "app-6.6.6.tar")
+        with tarfile.open(evil, "w", format=tarfile.USTAR_FORMAT) as t:
+            for name in ("app.txt", "../escaped.txt"):
+                info = tarfile.TarInfo(name)
+                info.size = 3
+                t.addfile(info, io.BytesIO(b"bad"))
+        cls.add_tree_release(evil, "6.6.6")
+        cls.cli("repo", "push", "--dir", cls.ws)
+
+    @classmethod
+    def add_tree_release(cls, tar, version):
+        cls.cli("image", "create", "--min", "4K", "--avg", "16K", "--max", "64K", "--level", "3",
+                "--threads", "1", tar)
+        cls.cli("release", "add", "--dir", cls.ws, tar + ".upfidx", "--product", "app",
+                "--version", version, "--name", "tree", "--install-type", "tree",
+                "--hardware", "rev1,rev2")
+
+    @staticmethod
+    def app(version):
+        return f"app/{version}/tree.upfidx"
+
+    def tree_device(self, keep=3):
+        root = os.path.join(self.dir, f"dev{self.n + 1}")
+        tree = os.path.join(root, "opt-app")
+        dev = self.device(health=(f"sh {tree}/current/check.sh",),
+                          extra=["[install]", f"tree_dir = {tree}", f"tree_keep = {keep}"])
+        dev.tree = tree
+        return dev
+
+    def assertCurrent(self, dev, version):
+        """current -> releases/VERSION, holding exactly that release's files."""
+        self.assertEqual(os.readlink(os.path.join(dev.tree, "current")), f"releases/{version}")
+        top = os.path.join(dev.tree, "current")
+        found = {}
+        for d, _, files in os.walk(top):
+            for name in files:
+                with open(os.path.join(d, name)) as f:
+                    found[os.path.relpath(os.path.join(d, name), top)] = f.read()
+        self.assertEqual(found, self.APPS[version])
+
+    def test_first_install_switches_current_without_a_reboot(self):
+        dev = self.tree_device()
+        slot_b = dev.slot_bytes("B", SLOT_SIZE)
+        dev.agent("install", self.app("1.0.0"), expect=0)
+        self.assertCurrent(dev, "1.0.0")
+        self.assertEqual(dev.step(), "success")
+        steps = [e["step"] for e in dev.events()]
+        for s in ("downloading", "downloaded", "installing", "installed", "trial", "success"):
+            self.assertIn(s, steps)
+        self.assertNotIn("rebooting", steps)
+        # no slot, no bootloader: A runs, B is untouched, no trial armed
+        self.assertEqual(dev.slot_bytes("B", SLOT_SIZE), slot_b)
+        self.assertFalse(dev.slot_state()["B"]["trial"])
+        self.assertEqual(dev.power_on(), "A")
+        with open(os.path.join(dev.root, "data", "tree.json")) as f:
+            self.assertEqual(json.load(f), {"current": "1.0.0", "previous": ""})
+        self.assertFalse(os.path.exists(os.path.join(dev.root, "data", "tree-image")))
+        self.assertEqual(os.listdir(os.path.join(dev.tree, "releases")), ["1.0.0"])
+        r = dev.agent("install", self.app("1.0.0"), expect=1)
+        self.assertIn("already the current release", r.stderr)
+
+    def test_failing_health_check_switches_back(self):
+        dev = self.tree_device(keep=2)
+        dev.agent("install", self.app("1.0.0"), expect=0)
+        r = dev.agent("install", self.app("2.0.0"), expect=1)
+        self.assertIn("rolled back", r.stderr)
+        self.assertCurrent(dev, "1.0.0")
+        self.assertEqual(dev.step(), "rolled_back")
+        self.assertIn("health check 1 of 1", dev.status()["update"]["reason"])
+        back = [e for e in dev.events() if e["step"] == "rolled_back"][-1]
+        self.assertEqual(back["version"], "2.0.0")
+        self.assertIn("cannot open its port", back["log_tail"])
+        with open(os.path.join(dev.root, "data", "tree.json")) as f:
+            self.assertEqual(json.load(f)["current"], "1.0.0")
+        dev.agent("run", expect=0)
+        self.assertEqual(dev.step(), "rolled_back")
+        # the next good release goes in; tree_keep = 2 prunes the oldest
+        dev.agent("install", self.app("3.0.0"), expect=0)
+        self.assertCurrent(dev, "3.0.0")
+        self.assertEqual(sorted(os.listdir(os.path.join(dev.tree, "releases"))),
+                         ["2.0.0", "3.0.0"])
+
+    def test_tree_release_without_tree_dir_is_refused_before_writing(self):
+        dev = self.device()
+        before = dev.slot_bytes("B", SLOT_SIZE)
+        r = dev.agent("install", self.app("1.0.0"), expect=1)
+        self.assertIn("install.tree_dir", r.stderr)
+        self.assertEqual(dev.step(), "idle")
+        self.assertEqual(self.proxy.payload_bytes, 0)
+        self.assertEqual(dev.slot_bytes("B", SLOT_SIZE), before)
+        self.assertFalse(os.path.exists(os.path.join(dev.root, "data", "tree-image")))
+
+    def test_archive_with_dotdot_member_is_refused(self):
+        dev = self.tree_device()
+        dev.agent("install", self.app("1.0.0"), expect=0)
+        r = dev.agent("install", self.app("6.6.6"), expect=1)
+        self.assertIn("absolute or ..", r.stderr)
+        self.assertEqual(dev.step(), "failure")
+        self.assertCurrent(dev, "1.0.0")
+        self.assertFalse(os.path.exists(os.path.join(dev.tree, "escaped.txt")))
+        self.assertFalse(os.path.exists(os.path.join(dev.tree, "releases", "escaped.txt")))
+        self.assertEqual(os.listdir(os.path.join(dev.tree, "releases")), ["1.0.0"])
+
+    def test_power_cut_at_every_point_of_a_tree_update(self):
+        base = self.tree_device()
+        base.agent("install", self.app("1.0.0"), expect=0)
+        snapshot = base.root + ".snap"
+        shutil.copytree(base.root, snapshot, symlinks=True)
+        listing = os.path.join(self.dir, "points")
+        base.agent("install", self.app("3.0.0"), expect=0, env={"UPFLOW_FAULT_LIST": listing})
+        with open(listing) as f:
+            names = f.read().split()
+        for p in ("tree.rename.before", "tree.rename.after", "current.rename.before",
+                  "current.rename.after", "treejson.rename.before"):
+            self.assertIn(p, names)
+        seen, outcomes = {}, {}
+        for name in names:
+            seen[name] = seen.get(name, 0) + 1
+            shutil.rmtree(base.root)
+            shutil.copytree(snapshot, base.root, symlinks=True)
+            r = base.agent("install", self.app("3.0.0"),
+                           env={"UPFLOW_FAULT_POINT": f"{name}:{seen[name]}"})
+            self.assertEqual(r.returncode, 99, f"{name}:{seen[name]}: {r.stderr}")
+            self.assertEqual(base.power_on(), "A")  # the power cut
+            # whatever `current` names is a complete release
+            self.assertIn(os.readlink(os.path.join(base.tree, "current")),
+                          ("releases/1.0.0", "releases/3.0.0"))
+            self.assertCurrent(base, os.readlink(os.path.join(base.tree, "current"))[9:])
+            base.agent("run", expect=0)
+            update = base.status()["update"]
+            if update["step"] == "success" and update["version"] == "3.0.0":
+                self.assertCurrent(base, "3.0.0")
+            else:  # undone, failed, or cut before the journal named 3.0.0 (still 1.0.0)
+                self.assertTrue(update["step"] in ("rolled_back", "failure") or
+                                (update["step"], update["version"]) == ("success", "1.0.0"),
+                                f"{name}: {update}")
+                self.assertCurrent(base, "1.0.0")
+            base.agent("run", expect=0)  # settled: another run changes nothing
+            self.assertEqual(base.status()["update"], update)
+            key = f"{update['step']} {update['version']}"
+            outcomes[key] = outcomes.get(key, 0) + 1
+        print(f"\ntree update: power cut at {len(names)} points; final states: {outcomes}",
+              file=sys.stderr)
+        self.assertGreater(outcomes.get("success 3.0.0", 0), 0)
+        self.assertGreater(outcomes.get("rolled_back 3.0.0", 0), 0)
+
+
 class PowerCuts(AgentTestCase):
     """A power cut at every write, fsync and rename point of a whole update, in turn."""
 
@@ -452,8 +625,10 @@ class PowerCuts(AgentTestCase):
         self.fail("the agent did not settle")
 
     def assertTrueFinalState(self, dev):
-        step, running = dev.step(), dev.running()
-        state = dev.slot_state()
+        status = dev.status()  # one agent run: this test starts thousands of processes
+        step = status["update"]["step"]
+        state = {s["slot"]: s for s in status["slots"]}
+        running = next(s for s, v in state.items() if v["running"])
         if step == "success":
             self.assertEqual((running, state["B"]["version"]), ("B", "2.1.0"))
             self.assertTrue(state["B"]["primary"])
