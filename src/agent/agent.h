@@ -44,6 +44,16 @@ typedef struct agent_reporter {
     void *ctx;
 } agent_reporter;
 
+/* A trial boot must also reach the server (when the agent runs against one): reach tries once
+ * and says whether the server answered. The trial is committed only if it answers within
+ * limit_ms of the health checks passing; else the device rolls back, as a system that cannot
+ * phone home after an update is not healthy however its local checks look. */
+typedef struct agent_contact {
+    bool (*reach)(void *ctx, uf_error *err);
+    void *ctx;
+    int64_t limit_ms; /* 0: not asked */
+} agent_contact;
+
 /* What the director (tuf.md §12) says the release's index is: when set, the pre-flight
  * refuses a release whose image-repository target differs in length or SHA-256. */
 typedef struct agent_pin {
@@ -64,6 +74,7 @@ typedef struct agent {
     char repo_url[AGENT_STR_MAX]; /* the repository in use (config or the install command) */
     agent_reporter reporter;      /* zero: events go to the log and events.jsonl only */
     agent_pin pin;                /* zero: no director */
+    agent_contact contact;        /* zero: a trial needs no contact with a server */
     bool download_only;           /* install stops after the verified slot: journal "downloaded" */
 } agent;
 

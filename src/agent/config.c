@@ -21,6 +21,7 @@ void agent_config_defaults(agent_config *c)
     c->script_timeout_s = 300;
     c->tree_keep = 3;
     c->retry_attempts = 5;
+    c->trial_contact_s = 300;
     c->backoff_s = 1;
     c->backoff_max_s = 60;
 }
@@ -67,6 +68,7 @@ static const num_setting numbers[] = {
     {"install.script_timeout", 1, 86400, offsetof(agent_config, script_timeout_s), NUM_I64},
     {"install.tree_keep", 1, 1000, offsetof(agent_config, tree_keep), NUM_UNSIGNED},
     {"retry.attempts", 1, 100, offsetof(agent_config, retry_attempts), NUM_UNSIGNED},
+    {"server.trial_contact", 0, 86400, offsetof(agent_config, trial_contact_s), NUM_I64},
     {"retry.backoff", 0, 3600, offsetof(agent_config, backoff_s), NUM_UNSIGNED},
     {"retry.backoff_max", 0, 86400, offsetof(agent_config, backoff_max_s), NUM_UNSIGNED},
 };

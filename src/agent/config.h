@@ -81,6 +81,7 @@ typedef struct agent_config {
     int64_t script_timeout_s;
     char tree_dir[AGENT_STR_MAX]; /* "" = tree releases are refused */
     unsigned tree_keep;
+    int64_t trial_contact_s; /* server.trial_contact: 0 = a trial needs no server contact */
     unsigned retry_attempts;
     unsigned backoff_s, backoff_max_s;
 } agent_config;

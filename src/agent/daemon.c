@@ -226,6 +226,14 @@ static bool update_in_progress(const uf_journal *j)
            j->step != UF_STEP_DOWNLOADED;
 }
 
+/* agent_contact for the trial: one poll that gets an answer. */
+static bool reach(void *ctx, uf_error *err)
+{
+    agent_daemon *d = ctx;
+    server_poll p;
+    return server_link_poll(&d->link, &p, err);
+}
+
 bool agent_daemon_start(agent_daemon *d, daemon_step *out, uf_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -239,6 +247,7 @@ bool agent_daemon_start(agent_daemon *d, daemon_step *out, uf_error *err)
     d->tag = ours ? d->rec.id : 0;
     d->a->download_only = ours && record_is(d, "downloading");
     d->events = 0;
+    d->a->contact = (agent_contact){reach, d, d->a->cfg->trial_contact_s * 1000};
     bool ok = agent_resume(d->a, &out->next, err);
     d->a->download_only = false;
     /* a download-only that a restart interrupted has now finished */

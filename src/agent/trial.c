@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
 #include "agent/health.h"
@@ -84,11 +85,41 @@ bool agent_trial_checks(agent *a, uf_journal *j, uf_health_report *rep, uf_error
     return true;
 }
 
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The contact rule (agent_contact): try once a second until the server answers or the limit
+ * passes; false (with why) when it never answered. */
+static bool reach_server(agent *a, char *why, size_t why_len)
+{
+    if (!a->contact.reach || a->contact.limit_ms <= 0)
+        return true;
+    int64_t deadline = now_ms() + a->contact.limit_ms;
+    uf_error last;
+    uf_error_clear(&last);
+    for (;;) {
+        if (a->contact.reach(a->contact.ctx, &last))
+            return true;
+        if (now_ms() >= deadline)
+            break;
+        sleep(1);
+    }
+    snprintf(why, why_len, "no contact with the server within %lld s of the trial boot (%s)",
+             (long long)(a->contact.limit_ms / 1000), last.msg);
+    return false;
+}
+
 static bool run_health(agent *a, uf_journal *j, agent_next *next, uf_error *err)
 {
     uf_health_report rep;
     if (!agent_trial_checks(a, j, &rep, err))
         return false;
+    if (rep.passed && !reach_server(a, rep.reason, sizeof rep.reason))
+        return roll_back(a, j, rep.reason, NULL, next, err);
     if (rep.passed)
         return commit(a, j, err);
     return roll_back(a, j, rep.reason, rep.log_tail, next, err);

@@ -34,6 +34,7 @@ class FakeDeviceAPI(LoopbackHTTP):
         self.polls = []           # (device, status code)
         self.director_override = None  # {"length"|"sha256"|"device"|"action": value}
         self.down = False
+        self.unreachable = False  # polls answer 503 too: the device cannot reach the server
         self.closed = set()       # action ids closed: statuses get 409
         self.director_version = 0
         key_file = os.path.join(workdir, "director.pem")
@@ -117,6 +118,8 @@ class FakeDeviceAPI(LoopbackHTTP):
                 if not dev:
                     return self.send(401, {"error": {"code": "unauthorized", "message": "no"}})
                 if self.path == "/api/v1/device/poll":
+                    if api.unreachable:
+                        return self.send(503, {"error": {"code": "io", "message": "unreachable"}})
                     with api.lock:
                         body = {"poll_interval": 1, "action": api.actions.get(dev)}
                     etag = '"%s"' % hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]

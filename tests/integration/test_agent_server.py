@@ -11,6 +11,7 @@ import glob
 import json
 import os
 import subprocess
+import time
 import unittest
 
 from fake_server import GATEWAY_TOKEN, FakeDeviceAPI
@@ -120,6 +121,27 @@ class ServerActions(AgentTestCase):
         self.assertEqual(steps[-3:], ["trial", "failure", "rolled_back"])
         failure = [b for _, b in self.api.statuses_of(DEVICE) if b["step"] == "failure"][0]
         self.assertIn("self-test failed", failure["log_tail"])
+        self.assertEqual(dev.running(), "A")
+
+    def test_trial_without_contact_with_the_server_rolls_back(self):
+        dev = self.server_device()
+        with open(dev.config, "a") as f:
+            f.write("trial_contact = 2\n")   # appended to the [server] section
+        self.api.assign(DEVICE, action(21, "2.0.0"))
+        dev.agent("run", "--once", expect=REBOOT)
+        self.assertEqual(dev.power_on(), "B")
+        self.api.unreachable = True          # the new system cannot phone home
+        self.api.down = True
+        started = time.time()
+        dev.agent("run", "--once", expect=REBOOT)
+        self.assertGreaterEqual(time.time() - started, 2)
+        self.assertEqual(dev.step(), "failure")
+        self.assertIn("no contact with the server within 2 s", dev.status()["update"]["reason"])
+        self.assertEqual(dev.power_on(), "A")
+        self.api.unreachable = self.api.down = False
+        self.settle(dev)
+        self.assertEqual(dev.step(), "rolled_back")
+        self.assertEqual(self.steps(21)[-2:], ["failure", "rolled_back"])
         self.assertEqual(dev.running(), "A")
 
     def test_cancel_is_acknowledged_once(self):
