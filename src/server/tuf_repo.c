@@ -162,7 +162,7 @@ static bool pin_role(db *d, const char *tenant, const char *role, json_t *meta, 
 }
 
 /* Sign signed_part with the online keys of role and store it. */
-static bool sign_and_store(db *d, const tuf_repo_config *cfg, const char *tenant,
+static bool sign_and_store(db *d, const char *tenant,
                            const uf_tuf_metadata *root, uf_tuf_type type, json_t *signed_part,
                            int64_t now, uf_error *err)
 {
@@ -171,7 +171,7 @@ static bool sign_and_store(db *d, const tuf_repo_config *cfg, const char *tenant
     size_t n = 0;
     char *text = NULL;
     size_t len = 0;
-    if (!tuf_online_signers(d, cfg, tenant, root, role, keys, &n, err))
+    if (!tuf_online_signers(d, tenant, root, role, keys, &n, err))
         return false;
     bool ok = uf_tuf_sign(signed_part, keys, n, &text, &len, err);
     tuf_online_signers_free(keys, n);
@@ -201,7 +201,7 @@ static bool publish_snapshot(db *d, const tuf_repo_config *cfg, const char *tena
                    : NULL;
     if (s)
         json_object_set(s, "meta", meta);
-    ok = s && sign_and_store(d, cfg, tenant, root, UF_TUF_SNAPSHOT, s, now, err);
+    ok = s && sign_and_store(d, tenant, root, UF_TUF_SNAPSHOT, s, now, err);
     json_decref(s);
     json_decref(meta);
     return ok ? true : uf_error_prefix(err, "sign snapshot");
@@ -219,7 +219,7 @@ static bool publish_timestamp(db *d, const tuf_repo_config *cfg, const char *ten
                    : NULL;
     if (s)
         json_object_set(s, "meta", meta);
-    ok = s && sign_and_store(d, cfg, tenant, root, UF_TUF_TIMESTAMP, s, now, err);
+    ok = s && sign_and_store(d, tenant, root, UF_TUF_TIMESTAMP, s, now, err);
     json_decref(s);
     json_decref(meta);
     return ok ? true : uf_error_prefix(err, "sign timestamp");

@@ -13,7 +13,7 @@
 
 /* The private keys this server holds for an online role that root lists; fails with
  * UF_E_THRESHOLD when they are fewer than the root's threshold for the role. */
-bool tuf_online_signers(db *d, const tuf_repo_config *cfg, const char *tenant,
+bool tuf_online_signers(db *d, const char *tenant,
                         const uf_tuf_metadata *root, const char *role,
                         uf_key *keys[TUF_MAX_ONLINE_KEYS], size_t *n, uf_error *err);
 void tuf_online_signers_free(uf_key *keys[], size_t n);

@@ -82,11 +82,10 @@ void tuf_online_signers_free(uf_key *keys[], size_t n)
         uf_key_free(keys[i]);
 }
 
-bool tuf_online_signers(db *d, const tuf_repo_config *cfg, const char *tenant,
+bool tuf_online_signers(db *d, const char *tenant,
                         const uf_tuf_metadata *root, const char *role,
                         uf_key *keys[TUF_MAX_ONLINE_KEYS], size_t *n, uf_error *err)
 {
-    (void)cfg;
     *n = 0;
     db_stmt *st = db_query(d,
                            "SELECT keyid, key_file FROM tuf_online_keys WHERE tenant = $1"
